@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// TinyGPT: train small GPT models on a CPU. Targets are listed in layer order;
+// each layer imports only the layers above it in this list.
+import PackageDescription
+
+// Release numerics: no exclusivity checks in hot loops (kernels already work on raw pointers).
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "TinyGPT",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tinygpt", targets: ["tinygpt"]),
+        .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Checkpoint", "Train"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "Autograd", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: fast),
+        .target(name: "Optim", dependencies: ["NN", "Autograd", "Kernels"], swiftSettings: fast),
+        .target(name: "Data", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Checkpoint", dependencies: ["Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["Checkpoint", "Data", "Optim", "NN", "Autograd", "Kernels"], swiftSettings: fast),
+        .executableTarget(name: "tinygpt", dependencies: [
+            "Train", "Checkpoint", "Data", "Optim", "NN", "Autograd", "Kernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "Benchmarks", dependencies: ["Train", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
+        .target(name: "TestSupport", dependencies: ["Autograd", "Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Checkpoint", "Data", "NN", "Autograd", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

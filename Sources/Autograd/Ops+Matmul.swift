@@ -1,0 +1,118 @@
+// Matrix products: matmul (2-D and batched, optional transposes) and linear (x·Wᵀ + b).
+// Forward and backward are sgemm calls with the right transposes; nothing is transposed in memory.
+import Kernels
+
+/// op(A)·op(B) for one stored matrix pair; shapes of the stored operands in `(rows, cols)`.
+private struct GemmShape {
+    let m: Int, n: Int, k: Int
+    let aCols: Int, bCols: Int  // row strides of stored A and B
+}
+
+private func gemmShape(_ a: [Int], _ b: [Int], transA: Bool, transB: Bool, op: String) -> GemmShape {
+    let (ar, ac) = (a[a.count - 2], a[a.count - 1])
+    let (br, bc) = (b[b.count - 2], b[b.count - 1])
+    let (m, ka) = transA ? (ac, ar) : (ar, ac)
+    let (kb, n) = transB ? (bc, br) : (br, bc)
+    precondition(ka == kb, "\(op): inner dimensions differ: \(a)\(transA ? "ᵀ" : "") · \(b)\(transB ? "ᵀ" : "")")
+    return GemmShape(m: m, n: n, k: ka, aCols: ac, bCols: bc)
+}
+
+/// Matrix product op(a)·op(b). `a` is (…, M, K) and `b` is (…, K, N) with equal leading dimensions,
+/// or `b` is 2-D and shared across `a`'s leading dimensions. Transposes swap the last two axes.
+public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+    precondition(a.rank >= 2 && b.rank >= 2, "matmul: needs rank ≥ 2, got \(a.shape) and \(b.shape)")
+    let s = gemmShape(a.shape, b.shape, transA: transA, transB: transB, op: "matmul")
+    let lead = Array(a.shape.dropLast(2))
+    let sharedB = b.rank == 2
+    precondition(sharedB || Array(b.shape.dropLast(2)) == lead,
+                 "matmul: batch dimensions differ: \(a.shape) and \(b.shape)")
+    let batch = lead.reduce(1, *)
+    let out = Tensor(uninitialized: lead + [s.m, s.n])
+    let sa = a.shape[a.rank - 2] * s.aCols, sb = sharedB ? 0 : b.shape[b.rank - 2] * s.bCols
+    let sc = s.m * s.n
+    if sharedB && !transA {
+        // (batch·M, K) · op(B): one large product.
+        sgemm(transA: false, transB: transB, m: batch * s.m, n: s.n, k: s.k,
+              a: a.data, lda: s.aCols, b: b.data, ldb: s.bCols, c: out.data, ldc: s.n)
+    } else {
+        sgemmStridedBatched(batch: batch, transA: transA, transB: transB, m: s.m, n: s.n, k: s.k,
+                            a: a.data, lda: s.aCols, strideA: sa, b: b.data, ldb: s.bCols, strideB: sb,
+                            c: out.data, ldc: s.n, strideC: sc)
+    }
+    Tape.record(out, inputs: [a, b]) { g in
+        let m = s.m, n = s.n, k = s.k
+        if a.requiresGrad {
+            let da = a.gradPointer()
+            // d op(A) = dC · op(B)ᵀ ; stored dA is that, or its transpose when transA.
+            if !transA {
+                if sharedB {
+                    sgemm(transA: false, transB: !transB, m: batch * m, n: k, k: n,
+                          a: g.data, lda: n, b: b.data, ldb: s.bCols, beta: 1, c: da, ldc: s.aCols)
+                } else {
+                    sgemmStridedBatched(batch: batch, transA: false, transB: !transB, m: m, n: k, k: n,
+                                        a: g.data, lda: n, strideA: sc, b: b.data, ldb: s.bCols, strideB: sb,
+                                        beta: 1, c: da, ldc: s.aCols, strideC: sa)
+                }
+            } else {
+                // dA (K, M) = op(B) · dCᵀ
+                sgemmStridedBatched(batch: batch, transA: transB, transB: true, m: k, n: m, k: n,
+                                    a: b.data, lda: s.bCols, strideA: sb, b: g.data, ldb: n, strideB: sc,
+                                    beta: 1, c: da, ldc: s.aCols, strideC: sa)
+            }
+        }
+        if b.requiresGrad {
+            let db = b.gradPointer()
+            if !transB {
+                // dB (K, N) = op(A)ᵀ · dC
+                if sharedB && !transA {
+                    sgemm(transA: true, transB: false, m: k, n: n, k: batch * m,
+                          a: a.data, lda: s.aCols, b: g.data, ldb: n, beta: 1, c: db, ldc: s.bCols)
+                } else {
+                    sgemmStridedBatched(batch: batch, transA: !transA, transB: false, m: k, n: n, k: m,
+                                        a: a.data, lda: s.aCols, strideA: sa, b: g.data, ldb: n, strideB: sc,
+                                        beta: 1, c: db, ldc: s.bCols, strideC: sb)
+                }
+            } else {
+                // dB (N, K) = dCᵀ · op(A)
+                if sharedB && !transA {
+                    sgemm(transA: true, transB: false, m: n, n: k, k: batch * m,
+                          a: g.data, lda: n, b: a.data, ldb: s.aCols, beta: 1, c: db, ldc: s.bCols)
+                } else {
+                    sgemmStridedBatched(batch: batch, transA: true, transB: transA, m: n, n: k, k: m,
+                                        a: g.data, lda: n, strideA: sc, b: a.data, ldb: s.aCols, strideB: sa,
+                                        beta: 1, c: db, ldc: s.bCols, strideC: sb)
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// y = x·Wᵀ + b over any leading dimensions: x (…, in), weight (out, in), bias (out).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    precondition(weight.rank == 2 && x.rank >= 1 && x.lastDim == weight.shape[1],
+                 "linear: input \(x.shape) does not match weight \(weight.shape) (expected (…, \(weight.rank == 2 ? weight.shape[1] : -1)))")
+    let outF = weight.shape[0], inF = weight.shape[1]
+    if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not match weight \(weight.shape)") }
+    let rows = x.count / max(inF, 1)
+    let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
+    if let bias {
+        for r in 0..<rows { (out.data + r * outF).update(from: bias.data, count: outF) }
+    }
+    sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
+          beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
+    Tape.record(out, inputs: bias.map { [x, weight, $0] } ?? [x, weight]) { g in
+        if x.requiresGrad {  // dx (rows, in) += dy · W
+            sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
+                  beta: 1, c: x.gradPointer(), ldc: inF)
+        }
+        if weight.requiresGrad {  // dW (out, in) += dyᵀ · x
+            sgemm(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF,
+                  beta: 1, c: weight.gradPointer(), ldc: inF)
+        }
+        if let bias, bias.requiresGrad {
+            addColumnSums(bias.gradPointer(), g.data, rows: rows, cols: outF)
+        }
+    }
+    return out
+}

@@ -1,0 +1,71 @@
+// The tape: each differentiable operation appends one entry (its output and a closure that turns the
+// output's gradient into gradients of its inputs). Execution order is a topological order, so
+// backward() runs the entries in reverse, then drops them, releasing saved activations at once.
+//
+// Operations (forward kernel → backward kernel, in Kernels/):
+//   matmul / bmm          sgemm                              → sgemm (transposed operands)
+//   linear                sgemm + bias broadcast             → sgemm, column sums
+//   add/sub/mul           binary loops with trailing-vector broadcast → same, reductions for the vector
+//   reshape               view (no copy)                     → gradient add
+//   sum / mean            reduction                          → broadcast fill
+//   (further operations are listed in their files' headers)
+
+public final class Tape {
+    struct Entry {
+        let output: Tensor
+        let backward: (Tensor) -> Void  // receives output.grad
+    }
+
+    var entries: [Entry] = []
+
+    /// The tape operations record onto. One per process: training orchestrates from one thread.
+    nonisolated(unsafe) public static var current = Tape()
+    /// False inside `withoutGrad { }`.
+    nonisolated(unsafe) public static var isRecording = true
+
+    public init() {}
+
+    /// Number of recorded operations waiting for backward.
+    public var count: Int { entries.count }
+
+    /// Records `backward` for `output` if gradients are on and any input requires them.
+    /// Marks `output` as requiring gradients when it records.
+    @inline(__always)
+    public static func record(_ output: Tensor, inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+        guard isRecording, inputs.contains(where: { $0.requiresGrad }) else { return }
+        output.requiresGrad = true
+        current.entries.append(Entry(output: output, backward: backward))
+    }
+
+    /// Drops everything recorded without running it (e.g. after an evaluation forward pass).
+    public func reset() { entries.removeAll(keepingCapacity: true) }
+
+    /// Runs the entries in reverse. Entries whose output received no gradient are skipped.
+    /// Intermediate gradients are released once consumed; leaves keep theirs.
+    func runBackward() {
+        while let entry = entries.popLast() {
+            guard let g = entry.output.grad else { continue }
+            entry.backward(g)
+            entry.output.grad = nil
+        }
+    }
+}
+
+/// Runs `body` without recording anything on the tape (evaluation, generation).
+@discardableResult
+public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+    let previous = Tape.isRecording
+    Tape.isRecording = false
+    defer { Tape.isRecording = previous }
+    return try body()
+}
+
+extension Tensor {
+    /// Back-propagates from this scalar: adds d(self)/d(leaf) into every leaf's `grad`.
+    public func backward() {
+        precondition(count == 1, "backward: needs a scalar, got shape \(shape)")
+        guard requiresGrad else { return }
+        gradPointer()[0] += 1
+        Tape.current.runBackward()
+    }
+}

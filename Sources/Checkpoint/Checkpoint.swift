@@ -1,0 +1,1 @@
+// Checkpoint layer: see ../shared/STYLE.md for what belongs here.

@@ -1,0 +1,1 @@
+// Data layer: see ../shared/STYLE.md for what belongs here.

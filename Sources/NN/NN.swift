@@ -1,0 +1,1 @@
+// NN layer: see ../shared/STYLE.md for what belongs here.

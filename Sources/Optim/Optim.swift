@@ -1,0 +1,1 @@
+// Optim layer: see ../shared/STYLE.md for what belongs here.

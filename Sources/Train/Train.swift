@@ -1,0 +1,1 @@
+// Train layer: see ../shared/STYLE.md for what belongs here.

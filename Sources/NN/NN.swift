@@ -1,1 +1,0 @@
-// NN layer: see ../shared/STYLE.md for what belongs here.

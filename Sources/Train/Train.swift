@@ -1,1 +1,0 @@
-// Train layer: see ../shared/STYLE.md for what belongs here.

@@ -1,9 +1,9 @@
 # TinyGPT build entry points. Numeric code is always built in release (debug is 10–120× slower).
 SWIFT ?= swift
 ARCH := $(shell uname -m)
-# AVX2 + FMA code generation for our own loops on x86-64 (OpenBLAS picks its kernels at run time).
+# AVX2 + FMA code generation (LLVM cpu "haswell") for our own loops on x86-64 (OpenBLAS picks its kernels at run time).
 ifeq ($(ARCH),x86_64)
-CPUFLAGS := -Xswiftc -target-cpu -Xswiftc x86-64-v3
+CPUFLAGS := -Xswiftc -target-cpu -Xswiftc haswell
 endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt

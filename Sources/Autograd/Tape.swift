@@ -40,9 +40,10 @@ public final class Tape {
     /// Drops everything recorded without running it (e.g. after an evaluation forward pass).
     public func reset() { entries.removeAll(keepingCapacity: true) }
 
-    /// Runs the entries in reverse. Entries whose output received no gradient are skipped.
+    /// Runs the entries in reverse (seed the outputs' gradients first; `backward()` does this for a
+    /// scalar). Entries whose output received no gradient are skipped.
     /// Intermediate gradients are released once consumed; leaves keep theirs.
-    func runBackward() {
+    public func runBackward() {
         while let entry = entries.popLast() {
             guard let g = entry.output.grad else { continue }
             entry.backward(g)

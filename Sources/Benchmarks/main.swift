@@ -1,1 +1,16 @@
-print("bench")
+// `make bench`: kernel and training benchmarks, each reported beside a baseline measured in the
+// same run (raw sgemm, memcpy), so the ratios hold whatever the machine is doing.
+import Foundation
+import Kernels
+
+let args = Array(CommandLine.arguments.dropFirst())
+let sections = args.isEmpty ? ["matmul"] : args
+for section in sections {
+    switch section {
+    case "matmul": matmulBenchmark()
+    default:
+        FileHandle.standardError.write(Data("unknown benchmark section \"\(section)\" (expected: matmul)\n".utf8))
+        exit(2)
+    }
+    print("")
+}

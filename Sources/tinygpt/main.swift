@@ -1,1 +1,11 @@
-print("tinygpt: under construction")
+// tinygpt: pretrain, fine-tune, evaluate and sample small GPT models on a CPU.
+import ArgumentParser
+
+struct TinyGPT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tinygpt",
+        abstract: "Train small GPT models on a CPU: prepare data, pretrain, sample.",
+        subcommands: [])
+}
+
+TinyGPT.main()

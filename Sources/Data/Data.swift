@@ -1,1 +1,0 @@
-// Data layer: see ../shared/STYLE.md for what belongs here.

@@ -1,0 +1,26 @@
+// Activations: gelu (GPT-2's tanh approximation) and softmax over the last axis.
+//   gelu      geluForward     → geluBackward      (saves the input)
+//   softmax   softmaxForward  → softmaxBackward   (saves the output)
+import Kernels
+
+/// GELU, tanh approximation (PyTorch's gelu(approximate="tanh")), element-wise.
+public func gelu(_ x: Tensor) -> Tensor {
+    let out = Tensor(uninitialized: x.shape)
+    geluForward(out.data, x.data, count: x.count)
+    Tape.record(out, inputs: [x]) { g in
+        geluBackward(x.gradPointer(), x.data, g.data, count: x.count)
+    }
+    return out
+}
+
+/// Softmax over the last axis (numerically stable: each row's maximum is subtracted first).
+public func softmax(_ x: Tensor) -> Tensor {
+    precondition(x.rank >= 1, "softmax: needs rank ≥ 1, got shape \(x.shape)")
+    let cols = x.lastDim, rows = cols == 0 ? 0 : x.count / cols
+    let out = Tensor(uninitialized: x.shape)
+    softmaxForward(out.data, x.data, rows: rows, cols: cols)
+    Tape.record(out, inputs: [x]) { g in
+        softmaxBackward(x.gradPointer(), out.data, g.data, rows: rows, cols: cols)
+    }
+    return out
+}

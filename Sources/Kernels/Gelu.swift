@@ -1,0 +1,77 @@
+// GELU, tanh approximation (GPT-2; PyTorch's gelu(approximate="tanh")), element-wise over N values:
+//   gelu(x) = 0.5·x·(1 + tanh(u)),  u = √(2/π)·(x + 0.044715·x³)
+// computed as the identical x·σ(2u) = x / (1 + e^(−2u)): one exp and no cancellation for negative x
+// (where 1 + tanh(u) → 0). Backward: gelu'(x) = σ + 2·x·σ·(1 − σ)·u', u' = √(2/π)·(1 + 3·0.044715·x²).
+// Reference: Hendrycks & Gimpel, "Gaussian Error Linear Units" (2016), eq. for the tanh approximation.
+import Foundation
+
+@usableFromInline let geluSqrt2OverPi: Float = 0.7978845608028654  // √(2/π)
+@usableFromInline let geluCubic: Float = 0.044715
+
+/// σ(2u) for 16 lanes (the GELU gate), and x·(−2u)'s pieces shared by forward and backward.
+@inline(__always)
+private func geluGate(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let x2 = x * x
+    // −2u = x·(−2√(2/π) − 2√(2/π)·0.044715·x²)
+    let minus2u = x * (-2 * geluSqrt2OverPi + (-2 * geluSqrt2OverPi * geluCubic) * x2)
+    return 1 / (1 + fastExp(minus2u))
+}
+
+@inline(__always)
+private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> { x * geluGate(x) }
+
+@inline(__always)
+private func geluDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let s = geluGate(x)
+    let du = geluSqrt2OverPi + (geluSqrt2OverPi * 3 * geluCubic) * (x * x)  // u'
+    return s + 2 * x * s * (1 - s) * du
+}
+
+/// out (N) = gelu(inp (N)). `out` may equal `inp`.
+public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
+    Parallel.forRanges(count, minWork: 1 << 15) { range in
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i + 16 <= end { store16(geluValue(load16(inp + i)), out + i); i += 16 }
+        if i < end { storePartial16(geluValue(loadPartial16(inp + i, count: end - i)), out + i, count: end - i) }
+    }
+}
+
+/// dinp (N) += gelu'(inp) · dout. Differentiates `out = x·σ(2u)` of geluForward.
+public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
+                         count: Int) {
+    Parallel.forRanges(count, minWork: 1 << 15) { range in
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i + 16 <= end {
+            store16(load16(dinp + i) + geluDerivative(load16(inp + i)) * load16(dout + i), dinp + i)
+            i += 16
+        }
+        if i < end {
+            let n = end - i
+            let d = loadPartial16(dinp + i, count: n) + geluDerivative(loadPartial16(inp + i, count: n)) * loadPartial16(dout + i, count: n)
+            storePartial16(d, dinp + i, count: n)
+        }
+    }
+}
+
+// MARK: - Reference (test oracle): the tanh formula as written, in Double
+
+public func geluForwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
+    let k = (2 / Double.pi).squareRoot()
+    for i in 0..<count {
+        let x = Double(inp[i])
+        out[i] = Float(0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x))))
+    }
+}
+
+public func geluBackwardReference(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                                  _ dout: UnsafePointer<Float>, count: Int) {
+    let k = (2 / Double.pi).squareRoot()
+    for i in 0..<count {
+        let x = Double(inp[i])
+        let t = tanh(k * (x + 0.044715 * x * x * x))
+        let d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        dinp[i] = Float(Double(dinp[i]) + d * Double(dout[i]))
+    }
+}

@@ -77,7 +77,7 @@ def write(name, obj):
 
 def randn32(*shape, std=1.0, mean=0.0):
     """float32 samples (the values the Swift side sees), promoted to float64 for the reference math."""
-    return (torch.randn(*shape, dtype=torch.float32) * std + mean).to(torch.float32).double()
+    return (torch.randn(tuple(shape), dtype=torch.float32) * std + mean).to(torch.float32).double()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -229,9 +229,165 @@ def make_adamw():
                           "grads": grads, "after": after})
     write("adamw.json", {"initial": {n: tensor_json(t) for n, t in initial.items()}, "scenarios": scenarios})
 
+# ----------------------------------------------------------------------------------------------------
+# ops.json: every autograd op. Each case holds float32 inputs, integer/flag attributes, the forward
+# output, a fixed random upstream weight w of the output's shape, and d(Σ out ⊙ w)/d(input) for every
+# float input.
+
+class OpCases:
+    def __init__(self):
+        self.cases = {}
+
+    def add(self, name, fn, inputs, attrs=None):
+        """inputs: dict name -> float64 tensor of float32 values; fn(**inputs) -> output tensor.
+        Seeds from the case name, so adding a case leaves the others unchanged."""
+        assert name not in self.cases, name
+        # Round to float32 first: the inputs written must be exactly the values the reference used.
+        leaves = {n: t.detach().float().double().requires_grad_(True) for n, t in inputs.items()}
+        out = fn(**leaves)
+        torch.manual_seed(zlib.crc32(("w:" + name).encode()))
+        w = randn32(*out.shape)
+        (out * w).sum().backward()
+        self.cases[name] = {
+            "inputs": {n: tensor_json(t) for n, t in leaves.items()},
+            "attrs": attrs or {},
+            "out": tensor_json(out),
+            "w": tensor_json(w),
+            "grads": {n: flat(t.grad) for n, t in leaves.items()},
+        }
+
+
+def seeded(name):
+    torch.manual_seed(zlib.crc32(name.encode()))
+
+
+def make_ops():
+    c = OpCases()
+
+    def mm(a, b, ta, tb):
+        return (a.transpose(-2, -1) if ta else a) @ (b.transpose(-2, -1) if tb else b)
+
+    # matmul: 2-D, batched (equal leading dims), batched with a shared 2-D right operand.
+    for ta in (False, True):
+        for tb in (False, True):
+            tag = ("t" if ta else "n") + ("t" if tb else "n")
+            attrs = {"transA": ta, "transB": tb}
+            fn = lambda a, b, ta=ta, tb=tb: mm(a, b, ta, tb)
+            seeded("matmul_2d_" + tag)
+            c.add("matmul_2d_" + tag, fn, {"a": randn32(*((4, 3) if ta else (3, 4))),
+                                           "b": randn32(*((5, 4) if tb else (4, 5)))}, attrs)
+            seeded("matmul_batched_" + tag)
+            c.add("matmul_batched_" + tag, fn, {"a": randn32(*((2, 3, 4, 3) if ta else (2, 3, 3, 4))),
+                                                "b": randn32(*((2, 3, 5, 4) if tb else (2, 3, 4, 5)))}, attrs)
+            seeded("matmul_shared_" + tag)
+            c.add("matmul_shared_" + tag, fn, {"a": randn32(*((2, 3, 4, 3) if ta else (2, 3, 3, 4))),
+                                               "b": randn32(*((5, 4) if tb else (4, 5)))}, attrs)
+
+    seeded("linear")
+    c.add("linear_bias", lambda x, w, b: F.linear(x, w, b),
+          {"x": randn32(2, 3, 6), "w": randn32(5, 6), "b": randn32(5)})
+    seeded("linear_nobias")
+    c.add("linear_nobias", lambda x, w: F.linear(x, w), {"x": randn32(2, 3, 6), "w": randn32(5, 6)})
+
+    # add/sub/mul: equal shapes, trailing-vector broadcast, one-element broadcast.
+    for op, f in (("add", torch.add), ("sub", torch.sub), ("mul", torch.mul)):
+        for kind, bshape in (("same", (2, 3, 4)), ("vector", (4,)), ("scalar", (1,))):
+            name = f"{op}_{kind}"
+            seeded(name)
+            c.add(name, lambda a, b, f=f: f(a, b), {"a": randn32(2, 3, 4), "b": randn32(*bshape)})
+
+    seeded("affine")
+    c.add("affine", lambda x: x * 0.75 - 1.25, {"x": randn32(3, 5)}, {"scale": 0.75, "shift": -1.25})
+
+    seeded("gelu")
+    c.add("gelu", lambda x: F.gelu(x, approximate="tanh"), {"x": randn32(4, 9, std=2.5)})
+
+    seeded("softmax")
+    x = randn32(2, 3, 7, std=3.0)
+    x[1, 2] += 80.0  # a row of large logits: needs the max-subtraction
+    c.add("softmax", lambda x: torch.softmax(x, dim=-1), {"x": x})
+
+    seeded("layer_norm_affine")
+    c.add("layer_norm_affine", lambda x, weight, bias: F.layer_norm(x, (8,), weight, bias, eps=1e-5),
+          {"x": randn32(2, 3, 8, std=2.0, mean=0.5), "weight": randn32(8, std=0.5, mean=1.0),
+           "bias": randn32(8, std=0.5)}, {"eps": 1e-5})
+    seeded("layer_norm_plain")
+    c.add("layer_norm_plain", lambda x: F.layer_norm(x, (8,), eps=1e-5),
+          {"x": randn32(4, 8, std=2.0, mean=-0.5)}, {"eps": 1e-5})
+
+    seeded("embedding")
+    ids = [3, 0, 3, 5, 1, 3, 0, 2]  # repeated ids: backward must accumulate
+    c.add("embedding", lambda table: F.embedding(torch.tensor(ids).view(2, 4), table),
+          {"table": randn32(6, 5)}, {"ids": ids, "shape": [2, 4]})
+
+    seeded("cross_entropy")
+    targets = [2, 6, -1, 0, 3, 3, -1, 5]
+    c.add("cross_entropy", lambda logits: F.cross_entropy(logits.reshape(-1, 7), torch.tensor(targets),
+                                                          ignore_index=-1),
+          {"logits": randn32(2, 4, 7, std=2.0)}, {"targets": targets, "ignoreIndex": -1})
+
+    for causal in (True, False):
+        name = "sdpa_" + ("causal" if causal else "full")
+        seeded(name)
+        c.add(name, lambda q, k, v, causal=causal: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
+              {"q": randn32(2, 2, 5, 4), "k": randn32(2, 2, 5, 4), "v": randn32(2, 2, 5, 4)}, {"causal": causal})
+    seeded("sdpa_causal_scale")
+    c.add("sdpa_causal_scale", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+          {"q": randn32(1, 3, 6, 4), "k": randn32(1, 3, 6, 4), "v": randn32(1, 3, 6, 4)},
+          {"causal": True, "scale": 0.3})
+
+    def torch_self_attention(qkv, heads, mask=None):
+        B, T, C3 = qkv.shape
+        C = C3 // 3
+        q, k, v = (u.view(B, T, heads, C // heads).transpose(1, 2) for u in qkv.split(C, dim=2))
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return y.transpose(1, 2).reshape(B, T, C)
+
+    seeded("causal_self_attention")
+    c.add("causal_self_attention", lambda qkv: torch_self_attention(qkv, 2), {"qkv": randn32(2, 5, 24)},
+          {"heads": 2})
+    seeded("causal_self_attention_segments")
+    segments = [0, 0, 0, 1, 1, 1, 1, 4, 4, 4, 4, 4, 9, 9]  # (B=2, T=7), packed documents
+    seg = torch.tensor(segments).view(2, 7)
+    mask = (seg[:, :, None] == seg[:, None, :]) & torch.ones(7, 7, dtype=torch.bool).tril()
+    c.add("causal_self_attention_segments", lambda qkv: torch_self_attention(qkv, 3, mask[:, None]),
+          {"qkv": randn32(2, 7, 36)}, {"heads": 3, "segments": segments})
+
+    seeded("split_heads")
+    c.add("split_heads", lambda x: x.view(2, 3, 2, 4).transpose(1, 2), {"x": randn32(2, 3, 8)}, {"heads": 2})
+    seeded("merge_heads")
+    c.add("merge_heads", lambda x: x.transpose(1, 2).reshape(2, 3, 8), {"x": randn32(2, 2, 3, 4)})
+
+    seeded("slice")
+    c.add("slice", lambda x: x[..., 2:5], {"x": randn32(2, 3, 7)}, {"lower": 2, "upper": 5})
+    seeded("concat")
+    c.add("concat", lambda a, b, d: torch.cat([a, b, d], dim=-1),
+          {"a": randn32(2, 3, 2), "b": randn32(2, 3, 3), "d": randn32(2, 3, 1)})
+
+    seeded("select_rows")
+    rows = [4, 1, 4, 0]
+    c.add("select_rows", lambda x: x[torch.tensor(rows)], {"x": randn32(6, 4)}, {"rows": rows})
+    seeded("select_rows_flattened")
+    rows3 = [5, 0, 2, 5, 3]
+    c.add("select_rows_flattened", lambda x: x.reshape(-1, 4)[torch.tensor(rows3)], {"x": randn32(2, 3, 4)},
+          {"rows": rows3})
+
+    seeded("reshape")
+    c.add("reshape", lambda x: x.reshape(4, -1), {"x": randn32(2, 3, 4)})
+    seeded("sum")
+    c.add("sum", lambda x: x.sum(), {"x": randn32(3, 5)})
+    seeded("mean")
+    c.add("mean", lambda x: x.mean(), {"x": randn32(3, 5)})
+
+    write("ops.json", {"cases": c.cases})
+
 
 if __name__ == "__main__":
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.set_num_threads(1)
     make_gpt_tiny()
     make_adamw()
+    make_ops()

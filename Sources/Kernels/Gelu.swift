@@ -8,23 +8,24 @@ import Foundation
 @usableFromInline let geluSqrt2OverPi: Float = 0.7978845608028654  // √(2/π)
 @usableFromInline let geluCubic: Float = 0.044715
 
-/// σ(2u) for 16 lanes (the GELU gate), and x·(−2u)'s pieces shared by forward and backward.
+/// e^(−2u) for 16 lanes, its argument capped at 80 so that e stays finite (then σ = 1/(1 + e) is
+/// at most 2e-35 and 1 − σ = e·σ is exact to rounding rather than a cancellation).
 @inline(__always)
-private func geluGate(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let x2 = x * x
+private func geluExpMinus2u(_ x: SIMD16<Float>) -> SIMD16<Float> {
     // −2u = x·(−2√(2/π) − 2√(2/π)·0.044715·x²)
-    let minus2u = x * (-2 * geluSqrt2OverPi + (-2 * geluSqrt2OverPi * geluCubic) * x2)
-    return 1 / (1 + fastExp(minus2u))
+    let minus2u = x * ((-2 * geluSqrt2OverPi) + (-2 * geluSqrt2OverPi * geluCubic) * (x * x))
+    return fastExp(pointwiseMin(minus2u, SIMD16(repeating: 80)))
 }
 
 @inline(__always)
-private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> { x * geluGate(x) }
+private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + geluExpMinus2u(x)) }
 
 @inline(__always)
 private func geluDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let s = geluGate(x)
+    let e = geluExpMinus2u(x)
+    let s = 1 / (1 + e)
     let du = geluSqrt2OverPi + (geluSqrt2OverPi * 3 * geluCubic) * (x * x)  // u'
-    return s + 2 * x * s * (1 - s) * du
+    return s + 2 * x * s * (e * s) * du  // σ + 2·x·σ·(1 − σ)·u'
 }
 
 /// out (N) = gelu(inp (N)). `out` may equal `inp`.

@@ -108,7 +108,8 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>?, dweight: Unsaf
                 }
                 gMean *= invC; gnMean *= invC
                 j = 0
-                if let dx = dinp {
+                if let dinp {
+                    let dx = dinp + r * c
                     // dx += rstd·(g − mean(g) − n·mean(g·n))
                     if let w = weight {
                         while j + 16 <= c {

@@ -1,1 +1,0 @@
-// Checkpoint layer: see ../shared/STYLE.md for what belongs here.

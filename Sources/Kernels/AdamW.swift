@@ -1,0 +1,124 @@
+// The AdamW update (one fused pass per parameter: decay, both moments, bias-corrected step) and the
+// sum of squares behind global-norm gradient clipping. param, m, v, grad are flat (N) buffers.
+// Reference: torch.optim.AdamW, single-tensor path (torch/optim/adam.py, _single_tensor_adam with
+// decoupled_weight_decay), whose order of operations and float32 roundings adamWUpdate reproduces;
+// the naive references beside each kernel are the test oracles.
+import Foundation
+
+/// One AdamW step over `count` elements, in PyTorch's order of operations:
+///
+///     param *= 1 - lr·wd                       (decoupled weight decay; skipped when wd == 0)
+///     m = m.lerp(g, 1 - β1)                    (= β1·m + (1-β1)·g)
+///     v = v·β2 + (1-β2)·g·g
+///     denom = sqrt(v) / sqrt(1 - β2^t) + eps
+///     param += -(lr / (1 - β1^t)) · m / denom
+///
+/// The scalar factors are computed in Double (PyTorch computes them as Python floats) and rounded to
+/// Float once, as PyTorch's CPU kernels do. PyTorch's lerp and addcmul kernels compile to fused
+/// multiply-adds; using fma here makes m and v match torch bit for bit and keeps results identical
+/// whatever the target CPU. Element-wise, so any partition into chunks gives the same bits.
+/// `step` is the 1-based step count t after incrementing.
+public func adamWUpdate(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                        _ v: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, count: Int,
+                        lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, step: Int) {
+    precondition(step >= 1, "adamWUpdate: step must be >= 1, got \(step)")
+    let decay = Float(1 - lr * weightDecay)
+    let applyDecay = weightDecay != 0
+    let w1 = Float(1 - beta1)
+    // torch's lerp: self + w·(end - self) for |w| < 0.5, else end - (end - self)·(1 - w), both fused.
+    let smallWeight = abs(w1) < 0.5
+    let lerpCoeff = smallWeight ? w1 : w1 - 1
+    let b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
+    let biasCorrection1 = 1 - pow(beta1, Double(step))
+    let biasCorrection2 = 1 - pow(beta2, Double(step))
+    let bc2Sqrt = Float(biasCorrection2.squareRoot())
+    let epsF = Float(eps)
+    let negStepSize = Float(-(lr / biasCorrection1))
+    Parallel.forRanges(count, costPerItem: 8, minWork: 1 << 17) { r in
+        for i in r {
+            let g = grad[i]
+            var p = param[i]
+            if applyDecay { p = p * decay }
+            let mi = m[i]
+            let mNew = (smallWeight ? mi : g).addingProduct(lerpCoeff, g - mi)
+            let vNew = (v[i] * b2).addingProduct(oneMinusB2 * g, g)
+            m[i] = mNew
+            v[i] = vNew
+            let denom = vNew.squareRoot() / bc2Sqrt + epsF
+            param[i] = p + (negStepSize * mNew) / denom
+        }
+    }
+}
+
+/// Naive reference for `adamWUpdate`: the textbook formulas evaluated in Double per element, then
+/// stored as Float. Differs from the kernel only by Float rounding.
+public func adamWUpdateReference(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                                 _ v: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, count: Int,
+                                 lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double,
+                                 step: Int) {
+    let bc1 = 1 - pow(beta1, Double(step)), bc2 = 1 - pow(beta2, Double(step))
+    for i in 0..<count {
+        let g = Double(grad[i])
+        let p = Double(param[i]) * (1 - lr * weightDecay)
+        let mi = beta1 * Double(m[i]) + (1 - beta1) * g
+        let vi = beta2 * Double(v[i]) + (1 - beta2) * g * g
+        m[i] = Float(mi)
+        v[i] = Float(vi)
+        param[i] = Float(p - (lr / bc1) * mi / (vi.squareRoot() / bc2.squareRoot() + eps))
+    }
+}
+
+/// Σ x² over `count` floats, in Double. The summation order depends only on `count`: the buffer is cut
+/// into fixed blocks (at most `sumOfSquaresMaxBlocks`), each block is summed with eight interleaved
+/// partial sums (possibly on different threads), and the block sums are added in block order. So the
+/// result is bitwise the same at any thread count. Squares of Floats are exact in Double.
+public func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    if count <= sumOfSquaresBlock { return sumOfSquaresBlockSum(x, count: count) }
+    let blockSize = max(sumOfSquaresBlock, (count + sumOfSquaresMaxBlocks - 1) / sumOfSquaresMaxBlocks)
+    let blocks = (count + blockSize - 1) / blockSize
+    // Stack scratch (at most 8 KiB): the kernel allocates nothing on the heap.
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { partial in
+        let sums = partial.baseAddress!
+        Parallel.forRanges(blocks, costPerItem: blockSize) { r in
+            for b in r {
+                let start = b * blockSize
+                sums[b] = sumOfSquaresBlockSum(x + start, count: min(blockSize, count - start))
+            }
+        }
+        var total = 0.0
+        for b in 0..<blocks { total += sums[b] }
+        return total
+    }
+}
+
+public let sumOfSquaresBlock = 1 << 16
+public let sumOfSquaresMaxBlocks = 1024
+
+@inline(__always)
+private func sumOfSquaresBlockSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    var acc = SIMD8<Double>()
+    var i = 0
+    let raw = UnsafeRawPointer(x)
+    while i + 8 <= count {
+        let d = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        acc += d * d
+        i += 8
+    }
+    var s = acc.sum()
+    while i < count { let d = Double(x[i]); s += d * d; i += 1 }
+    return s
+}
+
+/// Naive reference for `sumOfSquares`: one serial Double accumulator.
+public func sumOfSquaresReference(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    var s = 0.0
+    for i in 0..<count { s += Double(x[i]) * Double(x[i]) }
+    return s
+}
+
+/// x *= c over `count` floats (gradient clipping's rescale).
+public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, by c: Float) {
+    Parallel.forRanges(count, minWork: 1 << 17) { r in
+        for i in r { x[i] *= c }
+    }
+}

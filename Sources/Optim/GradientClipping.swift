@@ -1,0 +1,37 @@
+// Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_ (norm_type 2): the norm over all
+// gradients together, and when it exceeds `maxNorm` every gradient is scaled by maxNorm / (norm + 1e-6).
+// The norm is accumulated in Double in a fixed order (parameter order, fixed blocks within each; see
+// Kernels.sumOfSquares), so it is the same at every thread count.
+import Autograd
+import Kernels
+import NN
+
+/// The L2 norm of all gradients taken together. Parameters without a gradient contribute nothing.
+public func globalGradientNorm(_ parameters: [NamedParameter]) -> Double {
+    var total = 0.0
+    for p in parameters {
+        guard let g = p.tensor.grad else { continue }
+        total += sumOfSquares(g.data, count: g.count)
+    }
+    return total.squareRoot()
+}
+
+/// Clips the gradients in place to global norm `maxNorm` and returns the norm before clipping.
+/// Like PyTorch, the scale is maxNorm / (norm + 1e-6), applied only when it is below 1. A non-finite
+/// norm is returned unchanged and the gradients are left as they are, so the caller can report it
+/// (PyTorch would multiply them by NaN).
+@discardableResult
+public func clipGradientNorm(_ parameters: [NamedParameter], maxNorm: Double) -> Double {
+    precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
+    let norm = globalGradientNorm(parameters)
+    guard norm.isFinite else { return norm }
+    let coefficient = maxNorm / (norm + 1e-6)
+    if coefficient < 1 {
+        let c = Float(coefficient)
+        for p in parameters {
+            guard let g = p.tensor.grad else { continue }
+            scaleInPlace(g.data, count: g.count, by: c)
+        }
+    }
+    return norm
+}

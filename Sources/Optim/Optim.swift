@@ -1,1 +1,0 @@
-// Optim layer: see ../shared/STYLE.md for what belongs here.

@@ -1,0 +1,64 @@
+import XCTest
+import Autograd
+import Kernels
+import NN
+import Optim
+
+final class GradientClippingTests: XCTestCase {
+    func params(_ grads: [[Float]?]) -> [NamedParameter] {
+        grads.enumerated().map { i, g in
+            let t = Tensor.zeros([g?.count ?? 2], requiresGrad: true)
+            if let g { t.grad = Tensor(g, shape: [g.count]) }
+            return NamedParameter(name: "p\(i)", tensor: t, decays: true)
+        }
+    }
+
+    func testGlobalNormOverAllParameters() {
+        // sqrt(3² + 4² + 12²) = 13; a parameter without a gradient contributes nothing.
+        XCTAssertEqual(globalGradientNorm(params([[3, 4], [12], nil])), 13)
+    }
+
+    func testClipsAboveMaxNorm() {
+        let ps = params([[3, 4], [12]])
+        let norm = clipGradientNorm(ps, maxNorm: 1)
+        XCTAssertEqual(norm, 13)  // the norm before clipping
+        // Scaled by max_norm / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_.
+        let c = Float(1 / (13 + 1e-6))
+        XCTAssertEqual(ps[0].tensor.grad!.array, [3 * c, 4 * c])
+        XCTAssertEqual(ps[1].tensor.grad!.array, [12 * c])
+        XCTAssertEqual(globalGradientNorm(ps), 1, accuracy: 1e-6)
+    }
+
+    func testLeavesGradientsBelowMaxNormUntouched() {
+        let ps = params([[3, 4], [12]])
+        XCTAssertEqual(clipGradientNorm(ps, maxNorm: 20), 13)
+        XCTAssertEqual(ps[0].tensor.grad!.array, [3, 4])
+        XCTAssertEqual(ps[1].tensor.grad!.array, [12])
+    }
+
+    func testNonFiniteNormIsReportedAndGradientsKept() {
+        let ps = params([[3, .nan], [12]])
+        XCTAssert(clipGradientNorm(ps, maxNorm: 1).isNaN)
+        XCTAssertEqual(ps[1].tensor.grad!.array, [12])
+        let inf = params([[.infinity], [1]])
+        XCTAssertEqual(clipGradientNorm(inf, maxNorm: 1), .infinity)
+        XCTAssertEqual(inf[1].tensor.grad!.array, [1])
+    }
+
+    func testSumOfSquaresMatchesReferenceAndIsThreadCountIndependent() {
+        let saved = Parallel.threadCount
+        defer { Parallel.setThreadCount(saved) }
+        var rng = RandomGenerator(seed: 5)
+        // Sizes around the block and SIMD boundaries, and one large enough for many parallel blocks.
+        for n in [0, 1, 7, 8, 9, 1000, sumOfSquaresBlock - 1, sumOfSquaresBlock, sumOfSquaresBlock + 3, 3_000_001] {
+            let x = Tensor.normal([n], rng: &rng)
+            let reference = sumOfSquaresReference(x.data, count: n)
+            Parallel.setThreadCount(1)
+            let one = sumOfSquares(x.data, count: n)
+            Parallel.setThreadCount(2)
+            let two = sumOfSquares(x.data, count: n)
+            XCTAssertEqual(one, two, "n \(n): differs between 1 and 2 threads")
+            XCTAssertEqual(one, reference, accuracy: 1e-12 * max(reference, 1), "n \(n)")
+        }
+    }
+}

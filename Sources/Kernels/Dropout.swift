@@ -25,13 +25,19 @@ private func keepThreshold(_ p: Float) -> UInt64 {
     UInt64((Double(p) * 4_294_967_296).rounded(.up))
 }
 
-/// Lanes j..<j+16 of a mask word as a SIMD mask.
+/// Bits j..<j+16 of a mask word spread over 16 lanes as all-ones (kept) or zero (dropped), built
+/// with shifts and a negation: integer SIMD comparisons would compile to per-lane code.
 @inline(__always)
-private func laneMask(_ word: UInt64, from j: Int) -> SIMDMask<SIMD16<Int32>> {
-    let bits = SIMD16<UInt32>(repeating: UInt32(truncatingIfNeeded: word >> UInt64(j)))
-    let lanes = SIMD16<UInt32>(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7,
-                               1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15)
-    return (bits & lanes) .!= 0
+private func laneBits(_ word: UInt64, from j: Int) -> SIMD16<UInt32> {
+    let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    let bits = (SIMD16<UInt32>(repeating: UInt32(truncatingIfNeeded: word >> UInt64(j))) &>> lanes) & 1
+    return 0 &- bits
+}
+
+/// v where `bits` is all-ones, +0 where it is zero.
+@inline(__always)
+private func masked(_ v: SIMD16<Float>, _ bits: SIMD16<UInt32>) -> SIMD16<Float> {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & bits, to: SIMD16<Float>.self)
 }
 
 /// out (N) = inp·mask/(1 − p); mask (dropoutMaskWords(N) words) receives the kept bits.
@@ -57,7 +63,7 @@ public func dropoutForward(_ out: UnsafeMutablePointer<Float>, mask: UnsafeMutab
             let x = inp + start, o = out + start
             if n == 64 {
                 for j in stride(from: 0, to: 64, by: 16) {
-                    store16((load16(x + j) * scale).replacing(with: 0, where: .!laneMask(word, from: j)), o + j)
+                    store16(masked(load16(x + j) * scale, laneBits(word, from: j)), o + j)
                 }
             } else {
                 for j in 0..<n { o[j] = (word >> UInt64(j)) & 1 != 0 ? x[j] * scale : 0 }
@@ -77,7 +83,7 @@ public func dropoutBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafeP
             let dy = dout + start, dx = dinp + start
             if n == 64 {
                 for j in stride(from: 0, to: 64, by: 16) {
-                    let g = (load16(dy + j) * scale).replacing(with: 0, where: .!laneMask(word, from: j))
+                    let g = masked(load16(dy + j) * scale, laneBits(word, from: j))
                     store16(load16(dx + j) + g, dx + j)
                 }
             } else {

@@ -105,6 +105,21 @@ public func fastTanh(_ x: Float) -> Float {
     fastTanh(SIMD16<Float>(repeating: x))[0]
 }
 
+// MARK: - Lane helpers
+
+/// Lane-wise maximum as a compare and blend. (The standard library's pointwiseMax follows
+/// Float.maximum's NaN rules lane by lane and compiles to scalar code.) A NaN in `b` is ignored.
+@inlinable @inline(__always)
+public func lanesMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: a .< b)
+}
+
+/// Lane-wise minimum as a compare and blend (see lanesMax). A NaN in `b` is ignored.
+@inlinable @inline(__always)
+public func lanesMin(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: b .< a)
+}
+
 // MARK: - Buffers
 
 /// Loads up to 16 floats, padding the missing lanes with `fill`.

@@ -14,7 +14,7 @@ import Foundation
 private func geluExpMinus2u(_ x: SIMD16<Float>) -> SIMD16<Float> {
     // −2u = x·(−2√(2/π) − 2√(2/π)·0.044715·x²)
     let minus2u = x * ((-2 * geluSqrt2OverPi) + (-2 * geluSqrt2OverPi * geluCubic) * (x * x))
-    return fastExp(pointwiseMin(minus2u, SIMD16(repeating: 80)))
+    return fastExp(lanesMin(minus2u, SIMD16(repeating: 80)))
 }
 
 @inline(__always)

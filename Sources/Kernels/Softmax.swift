@@ -4,19 +4,19 @@
 // cross-entropy and attention. Rows are independent, so rows are split across threads.
 import Foundation
 
-/// max_j x[j] over one row, in SIMD16 lanes (NaN if the row holds a NaN in the compared lanes).
+/// max_j x[j] over one row, in SIMD16 lanes (NaNs are skipped; the exponentials then carry them).
 @inline(__always)
 public func rowMax(_ x: UnsafePointer<Float>, count n: Int) -> Float {
     var m0 = SIMD16<Float>(repeating: -.infinity), m1 = m0
     var i = 0
     while i + 32 <= n {
-        m0 = pointwiseMax(m0, load16(x + i))
-        m1 = pointwiseMax(m1, load16(x + i + 16))
+        m0 = lanesMax(m0, load16(x + i))
+        m1 = lanesMax(m1, load16(x + i + 16))
         i += 32
     }
-    if i + 16 <= n { m0 = pointwiseMax(m0, load16(x + i)); i += 16 }
-    if i < n { m1 = pointwiseMax(m1, loadPartial16(x + i, count: n - i, fill: -.infinity)) }
-    return pointwiseMax(m0, m1).max()
+    if i + 16 <= n { m0 = lanesMax(m0, load16(x + i)); i += 16 }
+    if i < n { m1 = lanesMax(m1, loadPartial16(x + i, count: n - i, fill: -.infinity)) }
+    return lanesMax(m0, m1).max()
 }
 
 /// Σ_j e^(x[j] − shift); when `out` is given also stores each e^(x[j] − shift) there.

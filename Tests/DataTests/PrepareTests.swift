@@ -1,0 +1,203 @@
+import Data
+import Foundation
+import Kernels
+import TestSupport
+import XCTest
+
+final class PrepareTests: XCTestCase {
+    func options(_ inputs: [URL], _ spec: TokenizerSpec = .char, out: URL) -> PrepareOptions {
+        PrepareOptions(inputs: inputs, tokenizer: spec, output: out)
+    }
+
+    /// All tokens of one split of a prepared directory.
+    func tokens(_ dir: DatasetDirectory, _ split: String) throws -> [Int32] {
+        let urls = split == "train" ? dir.trainShards : dir.valShards
+        let d = try TokenShardDataset(shardURLs: urls)
+        return d.tokens(from: 0, count: d.count)
+    }
+
+    func testCharDatasetSplitsTheLastTenthAndRoundTrips() throws {
+        let dir = ScratchDirectory()
+        let text = String(repeating: "To be, or not to be: that is the question.\n", count: 40)  // 1720 bytes
+        let input = dir.write("input.txt", text)
+        var events: [String] = []
+        let m = try DatasetPreparer.prepare(options([input], out: dir.file("out"))) { e in
+            switch e {
+            case .phaseStarted(let p, _): events.append(p.rawValue)
+            case .shardWritten(let f, _): events.append(f)
+            default: break
+            }
+        }
+        XCTAssertEqual(events, ["scanning", "tokenizing", "train_000000.bin", "val_000000.bin"])
+        XCTAssertEqual(m.train.tokens, 1548)  // int(1720 * 0.9)
+        XCTAssertEqual(m.val.tokens, 172)
+        XCTAssertEqual(m.documents, 1)
+        XCTAssertEqual(m.tokenWidth, .uint16)
+        XCTAssertEqual(m.sources.count, 1)
+        XCTAssertEqual(m.sources[0].bytes, 1720)
+        XCTAssertEqual(m.sources[0].sha256, SHA256.hex(Array(text.utf8)))
+
+        let d = try DatasetDirectory(dir.file("out"))
+        XCTAssertEqual(d.trainShards.map { $0.lastPathComponent }, ["train_000000.bin"])
+        XCTAssertEqual(try d.loadManifest(), m)
+        let tok = try d.loadTokenizer()
+        XCTAssertEqual(tok.type, "char")
+        XCTAssertEqual(tok.decode(try tokens(d, "train")) + tok.decode(try tokens(d, "val")), text)
+        XCTAssertEqual(Set(dir.names()), ["input.txt", "out"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.file("out").path)),
+                       ["manifest.json", "tokenizer.json", "train_000000.bin", "val_000000.bin"])
+    }
+
+    func testTinyShakespeareCharMatchesNanoGPTCounts() throws {
+        guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
+        let dir = ScratchDirectory()
+        let m = try DatasetPreparer.prepare(options([shared.appendingPathComponent("tinyshakespeare.txt")], out: dir.url))
+        // nanoGPT data/shakespeare_char/prepare.py: "train has 1,003,854 tokens", "val has 111,540 tokens".
+        XCTAssertEqual(m.vocabSize, 65)
+        XCTAssertEqual(m.train.tokens, 1_003_854)
+        XCTAssertEqual(m.val.tokens, 111_540)
+        XCTAssertEqual(m.sources[0].sha256, "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
+    }
+
+    func testShardTokensSplitsIntoNumberedShards() throws {
+        let dir = ScratchDirectory()
+        let input = dir.write("a.txt", String(repeating: "abcdefghij", count: 100))  // 1000 chars
+        let out = dir.file("out")
+        var o = options([input], out: out)
+        o.shardTokens = 256
+        o.valFraction = 0.25
+        let m = try DatasetPreparer.prepare(o)
+        XCTAssertEqual(m.train.shards.map { $0.tokens }, [256, 256, 238])
+        XCTAssertEqual(m.val.shards.map { $0.tokens }, [250])
+        let d = try DatasetDirectory(out)
+        XCTAssertEqual(d.trainShards.map { $0.lastPathComponent }, ["train_000000.bin", "train_000001.bin", "train_000002.bin"])
+        let tok = try d.loadTokenizer()
+        XCTAssertEqual(tok.decode(try tokens(d, "train")) + tok.decode(try tokens(d, "val")), String(repeating: "abcdefghij", count: 100))
+    }
+
+    func testDirectoriesAndJSONLDocuments() throws {
+        let dir = ScratchDirectory()
+        dir.write("corpus/b.txt", "second file\n")
+        dir.write("corpus/a.txt", "first file\n")
+        dir.write("corpus/sub/c.jsonl", "{\"text\": \"json one\"}\n\n{\"text\": \"json two\", \"id\": 3}\n")
+        dir.write("corpus/.hidden", "never read")
+        dir.write("corpus/empty.txt", "")
+        var o = options([dir.file("corpus")], out: dir.file("out"))
+        o.valFraction = 0
+        let m = try DatasetPreparer.prepare(o)
+        XCTAssertEqual(m.sources.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["a.txt", "b.txt", "c.jsonl"])
+        XCTAssertEqual(m.sources.map { $0.documents }, [1, 1, 2])
+        XCTAssertEqual(m.documents, 4)
+        XCTAssertEqual(m.val.tokens, 0)
+        XCTAssertEqual(m.val.shards.count, 1, "an empty split still has its (empty) shard")
+        let d = try DatasetDirectory(dir.file("out"))
+        // The char tokenizer has no end-of-text token, so documents are simply concatenated.
+        XCTAssertEqual(try d.loadTokenizer().decode(try tokens(d, "train")), "first file\nsecond file\njson onejson two")
+    }
+
+    func testSameDatasetAgainIsAllowedADifferentOneIsRefused() throws {
+        let dir = ScratchDirectory()
+        let a = dir.write("a.txt", "some text for a dataset\n")
+        let b = dir.write("b.txt", "other text\n")
+        let out = dir.file("out")
+        let first = try DatasetPreparer.prepare(options([a], out: out))
+        XCTAssertEqual(try DatasetPreparer.prepare(options([a], out: out)), first)
+        assertThrows(["out", "already holds a different dataset", "--overwrite"]) {
+            try DatasetPreparer.prepare(options([b], out: out))
+        }
+        XCTAssertEqual(try DatasetDirectory(out).loadManifest(), first, "a refused prepare changes nothing")
+        var o = options([b], out: out)
+        o.overwrite = true
+        let second = try DatasetPreparer.prepare(o)
+        XCTAssertEqual(second.sources.map { $0.path }, [b.path])
+
+        // Leftovers of an interrupted run (shards, no manifest) are not silently replaced either.
+        let half = dir.file("half")
+        try FileManager.default.createDirectory(at: half, withIntermediateDirectories: true)
+        try TokenShardWriter.write([1, 2], to: half.appendingPathComponent("train_000000.bin"), width: .uint16)
+        assertThrows(["half", "no manifest.json", "--overwrite"]) { try DatasetPreparer.prepare(options([a], out: half)) }
+        // Unrelated files in the output directory are fine and survive (nanoGPT keeps input.txt there).
+        let mixed = dir.file("mixed")
+        dir.write("mixed/input.txt", "keep me\n")
+        _ = try DatasetPreparer.prepare(options([dir.file("mixed/input.txt")], out: mixed))
+        XCTAssert(FileManager.default.fileExists(atPath: mixed.appendingPathComponent("input.txt").path))
+    }
+
+    func testBadInputsGiveOneLineErrors() throws {
+        let dir = ScratchDirectory()
+        let out = dir.file("out")
+        assertThrows(["nope.txt", "input not found"]) { try DatasetPreparer.prepare(options([dir.file("nope.txt")], out: out)) }
+        let empty = dir.write("empty.txt", "")
+        assertThrows(["empty.txt", "input is empty"]) { try DatasetPreparer.prepare(options([empty], out: out)) }
+        try FileManager.default.createDirectory(at: dir.file("emptydir"), withIntermediateDirectories: true)
+        assertThrows(["emptydir", "input is empty"]) { try DatasetPreparer.prepare(options([dir.file("emptydir")], out: out)) }
+        assertThrows(["--input", "at least one"]) { try DatasetPreparer.prepare(options([], out: out)) }
+
+        let bad = dir.write("bad.txt", bytes: Array("héllo ".utf8) + [0xFF] + Array(" world".utf8))
+        assertThrows(["bad.txt", "invalid UTF-8 at byte offset 7", "--errors replace"]) {
+            try DatasetPreparer.prepare(options([bad], out: out))
+        }
+        let cut = dir.write("cut.txt", bytes: Array("abc".utf8) + [0xE2, 0x82])  // a truncated "€" at the end
+        assertThrows(["cut.txt", "byte offset 3"]) { try DatasetPreparer.prepare(options([cut], out: out)) }
+        let surrogate = dir.write("sur.txt", bytes: Array("ab".utf8) + [0xED, 0xA0, 0x80])
+        assertThrows(["sur.txt", "byte offset 2"]) { try DatasetPreparer.prepare(options([surrogate], out: out)) }
+        let overlong = dir.write("over.txt", bytes: [0x61, 0xC0, 0xAF])
+        assertThrows(["over.txt", "byte offset 1"]) { try DatasetPreparer.prepare(options([overlong], out: out)) }
+
+        let jsonl = dir.write("d.jsonl", "{\"text\": \"fine\"}\n{\"text\": \"fine\"}\n{\"text\": oops}\n")
+        assertThrows(["d.jsonl:3", "not valid JSON"]) { try DatasetPreparer.prepare(options([jsonl], out: out)) }
+        let noText = dir.write("e.jsonl", "{\"text\": \"fine\"}\n{\"body\": \"x\"}\n")
+        assertThrows(["e.jsonl:2", "no \"text\" field"]) { try DatasetPreparer.prepare(options([noText], out: out)) }
+        let numText = dir.write("f.jsonl", "{\"text\": 5}\n")
+        assertThrows(["f.jsonl:1", "\"text\" is not a string"]) { try DatasetPreparer.prepare(options([numText], out: out)) }
+        let array = dir.write("g.jsonl", "[1, 2]\n")
+        assertThrows(["g.jsonl:1", "expected a JSON object"]) { try DatasetPreparer.prepare(options([array], out: out)) }
+        let badJSONLByte = dir.write("h.jsonl", bytes: Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xC3] + Array("\"}\n".utf8))
+        assertThrows(["h.jsonl", "invalid UTF-8 at byte offset 25"]) { try DatasetPreparer.prepare(options([badJSONLByte], out: out)) }
+
+        var o = options([dir.write("ok.txt", "fine")], out: out)
+        o.valFraction = 1
+        assertThrows(["--val-fraction", "outside [0, 1)"]) { try DatasetPreparer.prepare(o) }
+        o.valFraction = 0.1
+        o.shardTokens = 0
+        assertThrows(["--shard-tokens"]) { try DatasetPreparer.prepare(o) }
+        assertThrows(["--tokenizer", "\"wordpiece\""]) { try TokenizerSpec(parsing: "wordpiece") }
+        assertThrows(["--tokenizer", "bpe vocabulary size 100"]) { try TokenizerSpec(parsing: "bpe:100") }
+        XCTAssertEqual(try TokenizerSpec(parsing: "bpe:1024"), .bpe(vocabSize: 1024))
+
+        let notDir = dir.write("file-out", "x")
+        assertThrows(["file-out", "not a directory"]) { try DatasetPreparer.prepare(options([dir.file("ok.txt")], out: notDir)) }
+    }
+
+    func testReplaceModeSubstitutesAndCounts() throws {
+        let dir = ScratchDirectory()
+        let bad = dir.write("bad.txt", bytes: Array("ab ".utf8) + [0xFF, 0xFE] + Array(" cd \u{FFFD}".utf8))
+        var o = options([bad], out: dir.file("out"))
+        o.errors = .replace
+        o.valFraction = 0
+        let m = try DatasetPreparer.prepare(o)
+        XCTAssertEqual(m.replacedSequences, 2)
+        let d = try DatasetDirectory(dir.file("out"))
+        XCTAssertEqual(try d.loadTokenizer().decode(try tokens(d, "train")), "ab \u{FFFD}\u{FFFD} cd \u{FFFD}")
+    }
+
+    func testDatasetDirectoryErrors() throws {
+        let dir = ScratchDirectory()
+        assertThrows(["nothing", "dataset directory", "not found"]) { try DatasetDirectory(dir.file("nothing")) }
+        let d = dir.file("d")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        assertThrows(["no tokenizer.json"]) { try DatasetDirectory(d) }
+        try CharTokenizer(corpus: "ab").save(to: d.appendingPathComponent("tokenizer.json"))
+        assertThrows(["no train_NNNNNN.bin"]) { try DatasetDirectory(d) }
+        try TokenShardWriter.write([0, 1, 1, 0], to: d.appendingPathComponent("train_000000.bin"), width: .uint16)
+        assertThrows(["no val_NNNNNN.bin"]) { try DatasetDirectory(d) }
+        try TokenShardWriter.write([0, 5], to: d.appendingPathComponent("val_000000.bin"), width: .uint16)
+        let ds = try DatasetDirectory(d)
+        assertThrows(["manifest.json", "not found"]) { try ds.loadManifest() }
+        let vocab = try ds.loadTokenizer().vocabSize
+        XCTAssertEqual(try ds.trainDataset(vocabSize: vocab).count, 4)
+        assertThrows(["val_000000.bin", "token 1 has id 5", "vocabulary of 2"]) { try ds.valDataset(vocabSize: vocab) }
+        dir.write("d/manifest.json", "{\"format\": \"tinygpt-dataset\"}")
+        assertThrows(["manifest.json", "missing field"]) { try ds.loadManifest() }
+    }
+}

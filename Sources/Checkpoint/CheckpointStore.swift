@@ -28,7 +28,7 @@ public struct CheckpointStore {
 
     public init(runDirectory: URL, keepLast: Int = 0) {
         precondition(keepLast >= 0, "CheckpointStore: keepLast must be >= 0, got \(keepLast)")
-        self.runDirectory = runDirectory.standardizedFileURL
+        self.runDirectory = URL(fileURLWithPath: runDirectory.standardizedFileURL.path, isDirectory: true)
         self.keepLast = keepLast
     }
 
@@ -58,7 +58,7 @@ public struct CheckpointStore {
         let run = runDirectory.path
         try prepareRunDirectory()
         let name = CheckpointStore.directoryName(step: step)
-        let final = runDirectory.appendingPathComponent(name)
+        let final = runDirectory.appendingPathComponent(name, isDirectory: true)
         guard !FileSystem.entryExists(final.path) else {
             throw CheckpointError("\(final.path): a checkpoint for step \(step) already exists; refusing to overwrite it")
         }
@@ -165,7 +165,7 @@ public struct CheckpointStore {
     private static func checkpoints(in run: URL, names: [String]) -> [(step: Int, url: URL)] {
         names.compactMap { name -> (step: Int, url: URL)? in
             guard let step = step(ofDirectoryName: name) else { return nil }
-            let url = run.appendingPathComponent(name)
+            let url = run.appendingPathComponent(name, isDirectory: true)
             return isCheckpoint(url) ? (step, url) : nil
         }.sorted { $0.step < $1.step }
     }
@@ -181,7 +181,7 @@ public struct CheckpointStore {
 
     private func linkTarget(_ link: String) -> URL? {
         guard let target = FileSystem.readLink(runDirectory.appendingPathComponent(link).path) else { return nil }
-        let url = runDirectory.appendingPathComponent(target).standardizedFileURL
+        let url = runDirectory.appendingPathComponent(target, isDirectory: true).standardizedFileURL
         return CheckpointStore.isCheckpoint(url) ? url : nil
     }
 
@@ -204,7 +204,7 @@ public struct CheckpointStore {
         guard FileSystem.isDirectory(url.path) else {
             throw CheckpointError("\(path): not a directory (expected a checkpoint directory such as RUN/step-000100, or a run directory)")
         }
-        if isCheckpoint(url) { return url.resolvingSymlinksInPath() }
+        if isCheckpoint(url) { return URL(fileURLWithPath: url.resolvingSymlinksInPath().path, isDirectory: true) }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
             throw CheckpointError("\(path): cannot list directory: \(reason(error))")

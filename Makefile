@@ -8,7 +8,7 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench demo clean
+.PHONY: deps build test bench demo data clean
 
 deps:
 	@if ! pkg-config --exists openblas; then \
@@ -25,6 +25,17 @@ test: deps
 bench: deps
 	$(SWIFT) build $(RELEASE) --product Benchmarks
 	.build/release/Benchmarks
+
+# Tiny Shakespeare, character-level (nanoGPT's shakespeare_char): data/shakespeare_char/.
+data/shakespeare_char/manifest.json: | build
+	$(BIN) prepare --input "$$(scripts/fetch_shakespeare.sh)" --tokenizer char --out data/shakespeare_char --overwrite
+
+data: data/shakespeare_char/manifest.json
+
+# Pretrain nanoGPT's CPU recipe on tiny Shakespeare, then print a sample.
+demo: build data
+	$(BIN) pretrain --config configs/shakespeare-char-cpu.json --out checkpoints/shakespeare-char-cpu --resume auto
+	$(BIN) sample --checkpoint checkpoints/shakespeare-char-cpu --max-new-tokens 500 --prompt "ROMEO:"
 
 clean:
 	rm -rf .build

@@ -3,6 +3,8 @@
 import Foundation
 import Kernels
 
+BLASCore.selectFastKernels()
+print("OpenBLAS core: \(BLASCore.name); \(BLASCore.configuration)")
 let args = Array(CommandLine.arguments.dropFirst())
 let sections = args.isEmpty ? ["matmul"] : args
 for section in sections {

@@ -1,5 +1,6 @@
 // Terminal output: one-line errors on stderr, and a progress line that redraws in place on a TTY
 // (plain lines when output is a file or pipe).
+import ArgumentParser
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -50,16 +51,12 @@ enum Terminal {
     }
 }
 
-/// Runs `body`, turning thrown errors into one line on stderr and exit status 1.
+/// Runs `body`, turning a thrown error into one line on stderr and exit status 1.
 func runReportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCodeError {
+    do { try body() } catch let e as ExitCode {
         throw e
     } catch {
         Terminal.error(String(describing: error).split(separator: "\n").joined(separator: " "))
-        throw ExitCodeError(code: 1)
+        throw ExitCode.failure
     }
 }
-
-import ArgumentParser
-struct ExitCodeError: Error { let code: Int32 }
-extension ExitCodeError { var exitCode: ExitCode { ExitCode(code) } }

@@ -1,11 +1,13 @@
 // tinygpt: pretrain, fine-tune, evaluate and sample small GPT models on a CPU.
 import ArgumentParser
+import Kernels
 
 struct TinyGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tinygpt",
         abstract: "Train small GPT models on a CPU: prepare data, pretrain, sample.",
-        subcommands: [])
+        subcommands: [PrepareCommand.self, PretrainCommand.self])
 }
 
+BLASCore.selectFastKernels()
 TinyGPT.main()

@@ -1,0 +1,26 @@
+// Rebuilding a model and its tokenizer from a checkpoint alone (for sampling, evaluation and
+// fine-tuning): state.json gives the architecture and tokenizer, model.safetensors the weights.
+import Foundation
+import Checkpoint
+import Data
+import NN
+
+public struct LoadedModel {
+    public let model: GPT
+    public let tokenizer: any Tokenizer
+    public let state: RunState
+    public let directory: URL
+
+    /// `path`: a step directory, or a run directory (its latest checkpoint).
+    public init(checkpoint path: String) throws {
+        let url = try CheckpointStore.resolve(path: path)
+        let stateURL = url.appendingPathComponent(CheckpointStore.stateFile)
+        state = try RunState.decode(try CheckpointStore.readState(from: url), source: stateURL.path)
+        tokenizer = try TokenizerLoader.decode(state.tokenizer, source: stateURL.path + " (tokenizer)")
+        var config = state.model
+        config.dropout = 0
+        model = GPT(config: config, seed: nil)
+        try CheckpointStore.load(from: url, into: model.parameters, optimizer: nil)
+        directory = url
+    }
+}

@@ -1,0 +1,90 @@
+// state.json: everything beyond the tensors that a checkpoint needs so that a resumed run continues
+// exactly as an unbroken one would (RNG states, data position, step, best loss) and so that sampling and
+// fine-tuning can rebuild the model and tokenizer from the checkpoint alone.
+import Foundation
+import Data
+import Kernels
+import NN
+
+public struct RunState {
+    public static let format = "tinygpt-checkpoint"
+    public static let version = 1
+
+    public var kind: String                 // "pretrain" (fine-tuning adds its own kinds)
+    public var step: Int
+    public var config: [String: Any]        // effective TrainConfig (nanoGPT keys)
+    public var model: GPTConfig
+    public var tokenizer: [String: Any]     // tokenizer.json object
+    public var batchRNG: RandomGenerator
+    public var dropoutRNG: RandomGenerator
+    public var sampler: SamplerState?
+    public var bestValLoss: Double?
+    public var threads: Int
+    public var extra: [String: Any] = [:]   // fields owned by other run kinds (task heads, label maps, …)
+
+    public init(kind: String, step: Int, config: [String: Any], model: GPTConfig, tokenizer: [String: Any],
+                batchRNG: RandomGenerator, dropoutRNG: RandomGenerator, sampler: SamplerState?,
+                bestValLoss: Double?, threads: Int) {
+        self.kind = kind; self.step = step; self.config = config; self.model = model; self.tokenizer = tokenizer
+        self.batchRNG = batchRNG; self.dropoutRNG = dropoutRNG; self.sampler = sampler
+        self.bestValLoss = bestValLoss; self.threads = threads
+    }
+
+    public func encoded() throws -> Foundation.Data {
+        var o: [String: Any] = [
+            "format": Self.format, "version": Self.version, "kind": kind, "step": step, "config": config,
+            "model": [
+                "vocab_size": model.vocabSize, "block_size": model.blockSize, "n_layer": model.nLayer,
+                "n_head": model.nHead, "n_embd": model.nEmbd, "dropout": Double(model.dropout), "bias": model.bias,
+            ],
+            "tokenizer": tokenizer,
+            // UInt64 words as strings: JSON numbers are doubles in many readers and would lose bits.
+            "rng": ["batch": batchRNG.state.map(String.init), "dropout": dropoutRNG.state.map(String.init)],
+            "threads": threads,
+        ]
+        if let sampler { o["sampler"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(sampler)) }
+        if let bestValLoss { o["best_val_loss"] = bestValLoss }
+        for (k, v) in extra { o[k] = v }
+        return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    public static func decode(_ data: Foundation.Data, source: String) throws -> RunState {
+        func fail(_ m: String) -> TrainConfigError { TrainConfigError(source: source, message: m) }
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw fail("state.json is not a JSON object")
+        }
+        guard o["format"] as? String == format else { throw fail("not a TinyGPT checkpoint state (format field)") }
+        guard let v = o["version"] as? Int, v == version else {
+            throw fail("unsupported checkpoint version \(o["version"] ?? "none") (this build reads \(version))")
+        }
+        guard let kind = o["kind"] as? String, let step = o["step"] as? Int,
+              let config = o["config"] as? [String: Any], let m = o["model"] as? [String: Any],
+              let tokenizer = o["tokenizer"] as? [String: Any], let rng = o["rng"] as? [String: Any] else {
+            throw fail("state.json lacks one of kind, step, config, model, tokenizer, rng")
+        }
+        func int(_ k: String) throws -> Int {
+            guard let x = m[k] as? Int else { throw fail("model.\(k) missing or not an integer") }
+            return x
+        }
+        let model = GPTConfig(vocabSize: try int("vocab_size"), blockSize: try int("block_size"),
+                              nLayer: try int("n_layer"), nHead: try int("n_head"), nEmbd: try int("n_embd"),
+                              dropout: Float((m["dropout"] as? Double) ?? 0), bias: (m["bias"] as? Bool) ?? true)
+        func words(_ k: String) throws -> RandomGenerator {
+            guard let a = rng[k] as? [String], a.count == 4 else { throw fail("rng.\(k) must be 4 words") }
+            let w = a.compactMap(UInt64.init)
+            guard w.count == 4, w.contains(where: { $0 != 0 }) else { throw fail("rng.\(k) is malformed") }
+            return RandomGenerator(state: w)
+        }
+        var sampler: SamplerState? = nil
+        if let s = o["sampler"] {
+            sampler = try JSONDecoder().decode(SamplerState.self, from: JSONSerialization.data(withJSONObject: s))
+        }
+        var state = RunState(kind: kind, step: step, config: config, model: model, tokenizer: tokenizer,
+                             batchRNG: try words("batch"), dropoutRNG: try words("dropout"), sampler: sampler,
+                             bestValLoss: o["best_val_loss"] as? Double, threads: (o["threads"] as? Int) ?? 0)
+        let known: Set<String> = ["format", "version", "kind", "step", "config", "model", "tokenizer", "rng",
+                                  "threads", "sampler", "best_val_loss"]
+        for (k, v) in o where !known.contains(k) { state.extra[k] = v }
+        return state
+    }
+}

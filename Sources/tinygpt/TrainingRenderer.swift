@@ -1,0 +1,44 @@
+// Renders training events: the effective config once, a live progress line with ETA on a terminal
+// (plain lines otherwise), eval results and checkpoints as permanent lines.
+import Foundation
+import Train
+
+final class TrainingRenderer {
+    private var startTime = Date()
+    private var startStep = 0
+    private var lastEval: EvalMetrics?
+
+    func render(_ event: TrainingEvent) {
+        switch event {
+        case let .started(config, parameterCount, startStep, resumedFrom):
+            self.startStep = startStep
+            startTime = Date()
+            if let data = try? JSONSerialization.data(withJSONObject: config.jsonObject, options: [.sortedKeys]) {
+                Terminal.line("config: " + String(decoding: data, as: UTF8.self))
+            }
+            Terminal.line(String(format: "model: %.2fM parameters; %d tokens per step", Double(parameterCount) / 1e6, config.tokensPerStep))
+            if let r = resumedFrom { Terminal.line("resumed from \(r) at step \(startStep)") }
+        case let .step(m):
+            let done = m.step - startStep, left = m.maxSteps - m.step
+            let elapsed = Date().timeIntervalSince(startTime)
+            let eta = done > 0 ? elapsed / Double(done) * Double(left) : .nan
+            var text = String(format: "step %d/%d | loss %.4f | lr %.2e | norm %.2f | %.1f ms | %.0f tok/s",
+                              m.step, m.maxSteps, m.loss, m.learningRate, m.gradNorm, m.milliseconds, m.tokensPerSecond)
+            if Terminal.isTTY { text += " | ETA " + Terminal.duration(eta) }
+            if let e = lastEval, Terminal.isTTY { text += String(format: " | val %.4f", e.valLoss) }
+            Terminal.live(text)
+        case let .eval(e):
+            lastEval = e
+            Terminal.line(String(format: "step %d: train loss %.4f, val loss %.4f%@ (%.1f s)", e.step, e.trainLoss,
+                                 e.valLoss, e.isBest ? " (best)" : "", e.milliseconds / 1000))
+        case let .checkpoint(path, step):
+            Terminal.line("saved checkpoint \(path) (step \(step))")
+        case let .interrupted(step):
+            Terminal.line("interrupted at step \(step); resume with --resume auto")
+        case let .finished(step, seconds):
+            Terminal.line("finished at step \(step) in \(Terminal.duration(seconds))")
+        case let .note(text):
+            Terminal.line(text)
+        }
+    }
+}

@@ -57,12 +57,13 @@ public final class GPT {
 
     public var parameterCount: Int { arena.count }
 
-    /// All parameter values as one flat buffer, in `parameters` order, packed.
+    /// All parameter values as one flat buffer, in `parameters` order, packed. Valid only while the
+    /// model is alive: keep it alive across the use (withExtendedLifetime) when the model is not used after.
     public var parameterArena: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count)
     }
 
-    /// All gradients as one flat buffer parallel to `parameterArena`.
+    /// All gradients as one flat buffer parallel to `parameterArena` (same lifetime rule).
     public var gradientArena: UnsafeMutableBufferPointer<Float> {
         guard let g = arena.gradients else { preconditionFailure("GPT.gradientArena: model was built with trainable: false") }
         return UnsafeMutableBufferPointer(start: g.pointer, count: g.count)

@@ -89,9 +89,9 @@ extension GPTConfig: Codable {
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func value<T: Decodable>(_ key: CodingKeys, _ type: T.Type, _ expected: String) throws -> T? {
-            do { return try c.decodeIfPresent(type, forKey: key) } catch DecodingError.typeMismatch {
-                throw GPTConfigError.wrongType(key: key.rawValue, expected: expected)
-            } catch DecodingError.dataCorrupted {
+            // Any failure here is a value of the wrong kind (a string, 12.5 for an integer, a number
+            // too large); Foundation reports some of them with an error that names neither key nor type.
+            do { return try c.decodeIfPresent(type, forKey: key) } catch {
                 throw GPTConfigError.wrongType(key: key.rawValue, expected: expected)
             }
         }

@@ -34,12 +34,12 @@
 /// e^x for 16 lanes. Overflows to +inf above 88.72, flushes to 0 below −103.97, propagates NaN.
 @inlinable @inline(__always)
 public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    // Clamp with selects rather than min/max so that NaN passes through.
-    let xc = x.replacing(with: expLo, where: x .< expLo).replacing(with: expHi, where: x .> expHi)
+    // No clamp: outside [expLo, expHi] the lanes compute garbage (never a trap) that the two selects
+    // at the end replace; NaN flows through the arithmetic.
     // n = round(x·log2e), exactly, without a float→int conversion (undefined for NaN).
-    let t = xc * expLog2e + expRound
+    let t = x * expLog2e + expRound
     let n = t - expRound
-    let r = (xc - n * expC1) - n * expC2
+    let r = (x - n * expC1) - n * expC2
     var p = SIMD16<Float>(repeating: expP0)
     p = p * r + expP1
     p = p * r + expP2

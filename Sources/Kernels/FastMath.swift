@@ -1,9 +1,10 @@
 // Vectorised exp and tanh for Float lanes (SIMD16, SIMD8, and a scalar form that gives the same
 // bits), so softmax, GELU and cross-entropy need no per-element libm call.
-// exp: Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then the degree-6 minimax polynomial
+// exp: Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then e^r ≈ 1 + r + r²·P(r), P the quintic
 // of Cephes' expf (S. L. Moshier, Cephes Math Library; constants quoted from its expf.c), scaled by
 // 2ⁿ built from exponent bits. tanh: Cephes tanhf's odd polynomial for |x| < 0.625, else
-// (1 − e)/(1 + e) with e = exp(−2|x|). Both measured at ≤ 2e-7 relative error (FastMathTests).
+// (1 − e)/(1 + e) with e = exp(−2|x|). Worst relative errors measured against Double libm over
+// their ranges: exp 8.0e-8, tanh 1.5e-7 (FastMathTests bounds them at 1.2e-7 and 2e-7).
 // No fused multiply-add is used, so results are the same bits with or without an FMA target.
 
 // Cephes expf constants.
@@ -59,7 +60,7 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     return y
 }
 
-/// e^x for 8 lanes (same algorithm and bits as the 16-lane form).
+/// e^x for 8 lanes (same bits as the 16-lane form, which it calls: prefer SIMD16 in hot loops).
 @inlinable @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let y = fastExp(SIMD16<Float>(lowHalf: x, highHalf: x))
@@ -93,7 +94,7 @@ public func fastTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
     return unsafeBitCast(unsafeBitCast(y, to: SIMD16<UInt32>.self) | (bits & 0x8000_0000), to: SIMD16<Float>.self)
 }
 
-/// tanh(x) for 8 lanes (same algorithm and bits as the 16-lane form).
+/// tanh(x) for 8 lanes (same bits as the 16-lane form, which it calls: prefer SIMD16 in hot loops).
 @inlinable @inline(__always)
 public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     fastTanh(SIMD16<Float>(lowHalf: x, highHalf: x)).lowHalf

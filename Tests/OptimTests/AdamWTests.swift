@@ -83,9 +83,10 @@ final class AdamWTests: XCTestCase {
         }
     }
 
-    /// Same bits at 1 and 2 threads for a parameter large enough to be split into chunks.
+    /// Same bits at 1 and 2 threads for a parameter large enough to be split into chunks (an odd
+    /// count, so the second chunk starts off the 8-lane grid).
     func testKernelIsDeterministicAcrossThreadCounts() {
-        let n = 1 << 19
+        let n = (1 << 19) + 3
         var rng = RandomGenerator(seed: 7)
         let p0 = Tensor.normal([n], rng: &rng), g = Tensor.normal([n], rng: &rng)
         let saved = Parallel.threadCount
@@ -101,6 +102,42 @@ final class AdamWTests: XCTestCase {
             results.append(p.array + m.array + v.array)
         }
         XCTAssert(results[0] == results[1], "AdamW update differs between 1 and 2 threads")
+    }
+
+    /// The 8-lane loop and the one-by-one remainder loop give the same bits for every element.
+    func testVectorAndScalarPathsAgreeBitwise() {
+        let n = 37
+        var rng = RandomGenerator(seed: 8)
+        for beta1 in [0.9, 0.2] {  // both branches of torch's lerp
+            let p0 = Tensor.normal([n], rng: &rng), m0 = Tensor.normal([n], std: 0.1, rng: &rng)
+            let v0 = Tensor.uniform([n], low: 0, high: 0.01, rng: &rng), g = Tensor.normal([n], rng: &rng)
+            let (p, m, v) = (p0.copy(), m0.copy(), v0.copy())
+            adamWUpdate(p.data, m.data, v.data, g.data, count: n, lr: 3e-3, beta1: beta1, beta2: 0.95, eps: 1e-8,
+                        weightDecay: 0.1, step: 4)
+            for i in 0..<n {
+                adamWUpdate(p0.data + i, m0.data + i, v0.data + i, g.data + i, count: 1, lr: 3e-3, beta1: beta1,
+                            beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 4)
+            }
+            XCTAssertEqual(p.array.map(\.bitPattern), p0.array.map(\.bitPattern), "param, beta1 \(beta1)")
+            XCTAssertEqual(m.array.map(\.bitPattern), m0.array.map(\.bitPattern), "exp_avg, beta1 \(beta1)")
+            XCTAssertEqual(v.array.map(\.bitPattern), v0.array.map(\.bitPattern), "exp_avg_sq, beta1 \(beta1)")
+        }
+    }
+
+    /// fusedMultiplyAdd rounds once, like an FMA instruction (it can differ only with probability
+    /// ~2^-29 per value, so 100k random triples agree).
+    func testFusedMultiplyAddMatchesFMA() {
+        var rng = RandomGenerator(seed: 12)
+        var differ = 0
+        for _ in 0..<100_000 {
+            let a = rng.nextNormal(), b = rng.nextNormal(), c = rng.nextNormal() * 1e-3
+            if fusedMultiplyAdd(a, b, c) != c.addingProduct(a, b) { differ += 1 }
+        }
+        XCTAssertEqual(differ, 0)
+        // A case where a separate multiply and add round differently from a fused one.
+        let x: Float = 1 + .ulpOfOne, y: Float = 1 - .ulpOfOne
+        XCTAssertEqual(fusedMultiplyAdd(x, y, -1), -(Float.ulpOfOne * Float.ulpOfOne))
+        XCTAssertEqual(x * y - 1, 0)
     }
 
     func testWeightDecayOnlyWhereParameterDecays() {

@@ -124,7 +124,7 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
     if count <= sumOfSquaresBlock { return sumOfSquaresBlockSum(x, count: count) }
     let blockSize = max(sumOfSquaresBlock, (count + sumOfSquaresMaxBlocks - 1) / sumOfSquaresMaxBlocks)
     let blocks = (count + blockSize - 1) / blockSize
-    // Stack scratch (at most 8 KiB): the kernel allocates nothing on the heap.
+    // Scratch for the block sums (at most 8 KiB; on the stack when the runtime finds room).
     return withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { partial in
         let sums = partial.baseAddress!
         Parallel.forRanges(blocks, costPerItem: blockSize) { r in

@@ -17,14 +17,14 @@ public func globalGradientNorm(_ parameters: [NamedParameter]) -> Double {
 }
 
 /// Clips the gradients in place to global norm `maxNorm` and returns the norm before clipping.
-/// Like PyTorch, the scale is maxNorm / (norm + 1e-6), applied only when it is below 1. A non-finite
-/// norm is returned unchanged and the gradients are left as they are, so the caller can report it
-/// (PyTorch would multiply them by NaN).
+/// Like PyTorch, the scale is maxNorm / (norm + 1e-6), applied only when it is below 1. `maxNorm <= 0`
+/// disables clipping (nanoGPT's grad_clip = 0.0) but still returns the norm, for logging. A non-finite
+/// norm is returned and the gradients are left as they are, so the caller can report it (PyTorch would
+/// multiply them by NaN).
 @discardableResult
 public func clipGradientNorm(_ parameters: [NamedParameter], maxNorm: Double) -> Double {
-    precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
     let norm = globalGradientNorm(parameters)
-    guard norm.isFinite else { return norm }
+    guard maxNorm > 0, norm.isFinite else { return norm }
     let coefficient = maxNorm / (norm + 1e-6)
     if coefficient < 1 {
         let c = Float(coefficient)

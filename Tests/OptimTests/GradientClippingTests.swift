@@ -36,6 +36,13 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(ps[1].tensor.grad!.array, [12])
     }
 
+    func testZeroMaxNormDisablesClipping() {
+        let ps = params([[3, 4], [12]])
+        XCTAssertEqual(clipGradientNorm(ps, maxNorm: 0), 13)
+        XCTAssertEqual(ps[0].tensor.grad!.array, [3, 4])
+        XCTAssertEqual(ps[1].tensor.grad!.array, [12])
+    }
+
     func testNonFiniteNormIsReportedAndGradientsKept() {
         let ps = params([[3, .nan], [12]])
         XCTAssert(clipGradientNorm(ps, maxNorm: 1).isNaN)

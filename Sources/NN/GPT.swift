@@ -75,7 +75,8 @@ public final class GPT {
     /// Position ids (B·T): 0..<T in every row; with `segments`, each token's position is the number of
     /// earlier tokens in its row with the same segment id. Positions thus restart at every packed
     /// sequence, and — because attention also only sees the same segment — a packed row computes
-    /// exactly what running each sequence on its own would.
+    /// exactly what running each sequence on its own would. (causalSelfAttention requires each
+    /// segment id to form one contiguous run within its row.)
     static func positions(batch: Int, time: Int, segments: [Int32]?) -> [Int32] {
         guard let segments else {
             var p = [Int32](repeating: 0, count: batch * time)

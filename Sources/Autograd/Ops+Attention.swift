@@ -1,7 +1,7 @@
 // Attention ops: scaledDotProductAttention over (B, NH, T, hs) tensors, and causalSelfAttention, the
 // fused GPT path that reads q, k, v straight out of c_attn's (B, T, 3C) output and writes (B, T, C)
-// with heads merged, so no split/merge copies are made. Both save the probabilities P (B, NH, T, T)
-// for backward (attentionForward → attentionBackward in Kernels/Attention.swift).
+// with heads merged, so no split/merge copies are made. Both save the probabilities P (B, NH, T, T),
+// rows padded to a multiple of 16, for backward (attentionForward → attentionBackward in Kernels/Attention.swift).
 import Kernels
 
 /// softmax(scale·q·kᵀ)·v per batch and head, with q, k, v of equal shape (B, NH, T, hs).
@@ -12,7 +12,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
     let g = AttentionGeometry.heads(B: q.shape[0], NH: q.shape[1], T: q.shape[2], hs: q.shape[3])
     let s = scale ?? 1 / Float(g.hs).squareRoot()
     let out = Tensor(uninitialized: q.shape)
-    let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.T])
+    let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.probsStride])
     attentionForward(out.data, probs.data, q: q.data, k: k.data, v: v.data, geometry: g, scale: s,
                      causal: causal, keyStart: nil)
     Tape.record(out, inputs: [q, k, v]) { dout in
@@ -49,7 +49,7 @@ public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = ni
         keyStart = starts
     }
     let out = Tensor(uninitialized: [B, T, C])
-    let probs = Tensor(uninitialized: [B, heads, T, T])
+    let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.probsStride])
     let x = qkv.data
     withOptionalPointer(keyStart) { ks in
         attentionForward(out.data, probs.data, q: x, k: x + C, v: x + 2 * C, geometry: g, scale: scale,

@@ -43,8 +43,12 @@ public struct AttentionGeometry: Equatable, Sendable {
                                  output: AttentionLayout(strideB: T * C, strideH: hs, strideT: C))
     }
 
-    /// Floats of the saved probabilities, (B, NH, T, T).
-    public var probsCount: Int { B * NH * T * T }
+    /// Row stride of the saved probabilities: T rounded up to a multiple of 16, so every softmax row
+    /// is whole 16-lane vectors (no partial loads for odd lengths).
+    public var probsStride: Int { (T + 15) & ~15 }
+
+    /// Floats of the saved probabilities, (B, NH, T, probsStride).
+    public var probsCount: Int { B * NH * T * probsStride }
 }
 
 /// Query rows handled per pair of matrix products. With causal masking a block of rows needs keys up
@@ -93,14 +97,15 @@ private func forEachHeadRange(_ g: AttentionGeometry, _ body: (_ worker: Int, _ 
     }
 }
 
-/// out = softmax(scale·q·kᵀ)·v per (b, h); probs (B, NH, T, T) receives P with zeros at masked keys.
+/// out = softmax(scale·q·kᵀ)·v per (b, h); probs (B, NH, T, probsStride) receives P, with zeros at
+/// masked keys and in the padding columns.
 /// causal: query i sees keys [keyStart?[b·T + i] ?? 0, i]; otherwise all T keys.
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: UnsafeMutablePointer<Float>,
                              q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                              geometry g: AttentionGeometry, scale: Float, causal: Bool,
                              keyStart: UnsafePointer<Int32>?) {
     precondition(keyStart == nil || causal, "attentionForward: segments need causal masking")
-    let T = g.T, hs = g.hs, NH = g.NH
+    let T = g.T, hs = g.hs, NH = g.NH, Tp = g.probsStride
     let li = g.input, lo = g.output
     forEachHeadRange(g) { _, pairs in
         for pair in pairs {
@@ -109,7 +114,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: Unsafe
             let kb = k + b * li.strideB + h * li.strideH
             let vb = v + b * li.strideB + h * li.strideH
             let ob = out + b * lo.strideB + h * lo.strideH
-            let P = probs + pair * T * T  // (T, T)
+            let P = probs + pair * T * Tp  // (T, Tp)
             let starts = keyStart.map { $0 + b * T }
             var r0 = 0
             while r0 < T {
@@ -119,16 +124,12 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: Unsafe
                 // S[r0..<r1, ks..<ke] = scale · Q[r0..<r1] · K[ks..<ke]ᵀ, straight into P's rows.
                 sgemm(transB: true, m: r1 - r0, n: ke - ks, k: hs, alpha: scale,
                       a: qb + r0 * li.strideT, lda: li.strideT, b: kb + ks * li.strideT, ldb: li.strideT,
-                      c: P + r0 * T + ks, ldc: T)
+                      c: P + r0 * Tp + ks, ldc: Tp)
                 for i in r0..<r1 {
-                    let row = P + i * T
-                    let s = causal ? Int(starts?[i] ?? 0) : 0, e = causal ? i + 1 : T
-                    if s > 0 { row.update(repeating: 0, count: s) }
-                    if e < T { (row + e).update(repeating: 0, count: T - e) }
-                    softmaxInPlace(row + s, count: e - s)
+                    softmaxRow(P + i * Tp, start: causal ? Int(starts?[i] ?? 0) : 0, end: causal ? i + 1 : T, stride: Tp)
                 }
                 // O[r0..<r1] = P[r0..<r1, ks..<ke] · V[ks..<ke]  (masked entries of P are 0)
-                sgemm(m: r1 - r0, n: hs, k: ke - ks, a: P + r0 * T + ks, lda: T,
+                sgemm(m: r1 - r0, n: hs, k: ke - ks, a: P + r0 * Tp + ks, lda: Tp,
                       b: vb + ks * li.strideT, ldb: li.strideT, c: ob + r0 * lo.strideT, ldc: lo.strideT)
                 r0 = r1
             }
@@ -146,7 +147,7 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
                               keyStart: UnsafePointer<Int32>?) {
     precondition(keyStart == nil || causal, "attentionBackward: segments need causal masking")
     if dq == nil && dk == nil && dv == nil { return }
-    let T = g.T, hs = g.hs, NH = g.NH
+    let T = g.T, hs = g.hs, NH = g.NH, Tp = g.probsStride
     let li = g.input, lo = g.output
     let blockRows = min(attentionBlockRows, max(T, 1))
     forEachHeadRange(g) { worker, pairs in
@@ -156,7 +157,7 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
             let headIn = b * li.strideB + h * li.strideH
             let qb = q + headIn, kb = k + headIn, vb = v + headIn
             let dob = dout + b * lo.strideB + h * lo.strideH
-            let P = probs + pair * T * T
+            let P = probs + pair * T * Tp
             let starts = keyStart.map { $0 + b * T }
             var r0 = 0
             while r0 < T {
@@ -164,10 +165,10 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
                 let ks = causal ? Int(starts?[r0] ?? 0) : 0
                 let ke = causal ? r1 : T
                 let n = ke - ks
-                let Pb = P + r0 * T + ks, dOb = dob + r0 * lo.strideT
+                let Pb = P + r0 * Tp + ks, dOb = dob + r0 * lo.strideT
                 // O = P·V  ⇒  dV[ks..<ke] += Pᵀ·dO
                 if let dv {
-                    sgemm(transA: true, m: n, n: hs, k: rb, a: Pb, lda: T, b: dOb, ldb: lo.strideT,
+                    sgemm(transA: true, m: n, n: hs, k: rb, a: Pb, lda: Tp, b: dOb, ldb: lo.strideT,
                           beta: 1, c: dv + headIn + ks * li.strideT, ldc: li.strideT)
                 }
                 if dq == nil && dk == nil { r0 = r1; continue }
@@ -175,7 +176,7 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
                 // Masked entries have P = 0, so their dS is 0 without a mask.
                 sgemm(transB: true, m: rb, n: n, k: hs, a: dOb, lda: lo.strideT,
                       b: vb + ks * li.strideT, ldb: li.strideT, c: dS, ldc: n)
-                for i in 0..<rb { softmaxBackwardInPlace(dS + i * n, probs: Pb + i * T, count: n) }
+                for i in 0..<rb { softmaxBackwardInPlace(dS + i * n, probs: Pb + i * Tp, count: n) }
                 // S = scale·Q·Kᵀ  ⇒  dQ += scale·dS·K,  dK += scale·dSᵀ·Q
                 if let dq {
                     sgemm(m: rb, n: hs, k: n, alpha: scale, a: dS, lda: n, b: kb + ks * li.strideT, ldb: li.strideT,
@@ -192,33 +193,38 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
     }
 }
 
-/// row[0..<n] = softmax(row[0..<n]), with the vector exp and 16-lane max/sum in a fixed order.
+/// row[s..<e] = softmax(row[s..<e]) and every other entry of the row (stride floats, a multiple of 16)
+/// set to 0. Works on a window of whole 16-lane vectors around s..<e whose extra entries are set to −∞
+/// (exp gives exactly 0), so odd lengths need no partial vectors; max and sum in a fixed lane order.
 @inline(__always)
-private func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count n: Int) {
-    var j = 0
+private func softmaxRow(_ row: UnsafeMutablePointer<Float>, start s: Int, end e: Int, stride: Int) {
+    let width = (e - s + 15) & ~15
+    let a = min(s, stride - width)  // window a..<a + width ⊇ s..<e, inside the row
+    if a > 0 { row.update(repeating: 0, count: a) }
+    if a + width < stride { (row + a + width).update(repeating: 0, count: stride - a - width) }
+    if s > a { (row + a).update(repeating: -.infinity, count: s - a) }
+    if a + width > e { (row + e).update(repeating: -.infinity, count: a + width - e) }
+    let w = row + a
     var m16 = SIMD16<Float>(repeating: -.infinity)
-    while j + 16 <= n { m16 = pointwiseMax(m16, load16(row + j)); j += 16 }
-    var m = m16.max()
-    while j < n { m = max(m, row[j]); j += 1 }
-    let mv = SIMD16<Float>(repeating: m)
-    var s16 = SIMD16<Float>()
-    j = 0
-    while j + 16 <= n {
-        let e = fastExp(load16(row + j) - mv)
-        store16(e, row + j)
-        s16 += e
+    var j = 0
+    while j < width {
+        // A compare-and-select, which compiles to vector max (pointwiseMax goes lane by lane).
+        let x = load16(w + j)
+        m16.replace(with: x, where: x .> m16)
         j += 16
     }
-    if j < n {
-        // Missing lanes load as −∞, whose exp is 0, so they add nothing to the sum.
-        let e = fastExp(loadPartial16(row + j, count: n - j, fill: -.infinity) - mv)
-        storePartial16(e, row + j, count: n - j)
-        s16 += e
+    let mv = SIMD16<Float>(repeating: m16.max())
+    var s16 = SIMD16<Float>()
+    j = 0
+    while j < width {
+        let x = fastExp(load16(w + j) - mv)
+        store16(x, w + j)
+        s16 += x
+        j += 16
     }
     let inv = SIMD16<Float>(repeating: 1 / s16.sum())
     j = 0
-    while j + 16 <= n { store16(load16(row + j) * inv, row + j); j += 16 }
-    while j < n { row[j] *= inv[0]; j += 1 }
+    while j < width { store16(load16(w + j) * inv, w + j); j += 16 }
 }
 
 /// dS[j] = P[j]·(dP[j] − Σ_j P[j]·dP[j]) in place over dP.
@@ -247,7 +253,7 @@ public func attentionForwardReference(_ out: UnsafeMutablePointer<Float>, _ prob
     for b in 0..<g.B {
         for h in 0..<g.NH {
             let headIn = b * li.strideB + h * li.strideH, headOut = b * lo.strideB + h * lo.strideH
-            let P = probs + (b * g.NH + h) * T * T
+            let P = probs + (b * g.NH + h) * T * g.probsStride
             for i in 0..<T {
                 let s = causal ? Int(keyStart?[b * T + i] ?? 0) : 0, e = causal ? i + 1 : T
                 var m = -Double.infinity
@@ -261,7 +267,8 @@ public func attentionForwardReference(_ out: UnsafeMutablePointer<Float>, _ prob
                 }
                 var sum = 0.0
                 for j in s..<e { p[j] = Foundation.exp(p[j] - m); sum += p[j] }
-                for j in 0..<T { p[j] = j >= s && j < e ? p[j] / sum : 0; P[i * T + j] = Float(p[j]) }
+                for j in 0..<T { p[j] = j >= s && j < e ? p[j] / sum : 0; P[i * g.probsStride + j] = Float(p[j]) }
+                for j in T..<g.probsStride { P[i * g.probsStride + j] = 0 }
                 for d in 0..<hs {
                     var acc = 0.0
                     for j in s..<e { acc += p[j] * Double(v[headIn + j * li.strideT + d]) }

@@ -171,10 +171,11 @@ final class AttentionKernelTests: XCTestCase {
             for i in 0..<9 {
                 var inside = 0.0
                 for j in 0..<9 {
-                    let p = P[(h * 9 + i) * 9 + j]
+                    let p = P[(h * 9 + i) * c.g.probsStride + j]
                     if j <= i && segments[j] == segments[i] { inside += Double(p) } else { XCTAssertEqual(p, 0, "P[\(h), \(i), \(j)]") }
                 }
                 XCTAssertEqual(inside, 1, accuracy: 1e-6, "row \(i) of head \(h)")
+                for j in 9..<c.g.probsStride { XCTAssertEqual(P[(h * 9 + i) * c.g.probsStride + j], 0, "padding") }
             }
         }
     }

@@ -37,6 +37,11 @@ public enum TrainingEvent {
     case interrupted(step: Int)
     case finished(step: Int, seconds: Double)
     case note(String)
+    /// Fine-tuning: the run's summary (instead of `started`), its dev metrics, and warnings such as
+    /// rows truncated to the context.
+    case finetuneStarted(FinetuneSummary)
+    case taskEval(TaskEvalMetrics)
+    case warning(String)
 }
 
 /// Appends one JSON object per line to RUN/metrics.jsonl.

@@ -39,6 +39,44 @@ final class TrainingRenderer {
             Terminal.line("finished at step \(step) in \(Terminal.duration(seconds))")
         case let .note(text):
             Terminal.line(text)
+        case let .finetuneStarted(s):
+            startStep = s.startStep
+            startTime = Date()
+            if let data = try? JSONSerialization.data(withJSONObject: s.config, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                Terminal.line("config: " + String(decoding: data, as: UTF8.self))
+            }
+            Terminal.line(String(format: "model: %.2fM parameters (%.2fM trained); task %@; %d train rows, %d dev rows",
+                                 Double(s.parameterCount) / 1e6, Double(s.trainableCount) / 1e6, s.task.rawValue,
+                                 s.trainRows, s.devRows))
+            if !s.labels.isEmpty { Terminal.line("labels: " + s.labels.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
+            if !s.addedTokens.isEmpty {
+                Terminal.line("added tokens: " + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
+            if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
+        case let .taskEval(e):
+            let best = e.isBest ? " (best)" : ""
+            if let c = e.classification {
+                Terminal.line(String(format: "step %d: dev accuracy %.4f, macro-F1 %.4f, loss %.4f%@ (%.1f s)", e.step,
+                                     c.accuracy, c.macroF1, e.devLoss, best, e.milliseconds / 1000))
+                for line in c.confusionTable { Terminal.line("  " + line) }
+            } else {
+                var text = String(format: "step %d: dev completion loss %.4f", e.step, e.devLoss)
+                if let k = e.exactMatches, let n = e.exactMatchRows, let em = e.exactMatch {
+                    text += String(format: ", exact match %d/%d (%.1f%%)", k, n, 100 * em)
+                }
+                Terminal.line(text + String(format: "%@ (%.1f s)", best, e.milliseconds / 1000))
+                if let x = e.example {
+                    func short(_ s: String) -> String {
+                        let one = s.replacingOccurrences(of: "\n", with: "⏎")
+                        return one.count > 100 ? String(one.prefix(99)) + "…" : one
+                    }
+                    Terminal.line("  prompt:    " + short(x.prompt))
+                    Terminal.line("  generated: " + short(x.generated))
+                    Terminal.line("  reference: " + short(x.reference))
+                }
+            }
+        case let .warning(text):
+            Terminal.warning(text)
         }
     }
 }

@@ -62,6 +62,6 @@ func train(_ config: TrainConfig, run: URL, resume: String? = nil,
         onEvent(event)
     }
     let result = try trainer.run()
-    let arena = trainer.model.parameterArena
-    return (losses, Array(arena), result)
+    let weights = withExtendedLifetime(trainer) { Array(trainer.model.parameterArena) }
+    return (losses, weights, result)
 }

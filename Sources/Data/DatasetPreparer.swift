@@ -18,8 +18,8 @@ public enum TokenizerSpec: Equatable, Sendable, CustomStringConvertible {
         if s == "char" { self = .char; return }
         if s == "gpt2" { self = .gpt2; return }
         if s.hasPrefix("bpe:"), let n = Int(s.dropFirst(4)) {
-            guard n >= 257 && n <= 1 << 20 else {
-                throw DataError.badOption(flag: "--tokenizer", problem: "bpe vocabulary size \(n) is outside 257...\(1 << 20) (256 bytes + merges + <|endoftext|>)")
+            guard n >= BytePairTrainer.minimumVocabSize && n <= BytePairTrainer.maximumVocabSize else {
+                throw DataError.badOption(flag: "--tokenizer", problem: "bpe vocabulary size \(n) is outside \(BytePairTrainer.minimumVocabSize)...\(BytePairTrainer.maximumVocabSize) (256 bytes + merges + <|endoftext|>)")
             }
             self = .bpe(vocabSize: n)
             return
@@ -58,7 +58,7 @@ public struct PrepareOptions: Sendable {
 
 public enum PreparePhase: String, Sendable {
     case scanning      // reading the corpus for the character set / BPE word counts
-    case training      // BPE merges
+    case training      // BPE merges (progress counts merges instead of bytes)
     case tokenizing    // encoding and writing shards
 }
 
@@ -107,14 +107,20 @@ public enum DatasetPreparer {
             throw DataError.badOption(flag: "--shard-tokens", problem: "\(options.shardTokens) is outside 1...\(TokenShardWriter.maxTokens)")
         }
         let sources = try SourceEnumerator.expand(options.inputs)
+        // GPT-2's files are found before anything is written.
+        let gpt2 = options.tokenizer == .gpt2
+            ? try BytePairTokenizer.loadGPT2(directory: options.gpt2Directory ?? BytePairTokenizer.findGPT2Directory())
+            : nil
         try checkOutput(options, sources: sources)
 
         let tokenizer: any PieceEncoder
         switch options.tokenizer {
         case .char:
             tokenizer = try buildCharTokenizer(options, sources: sources, progress: progress)
-        case .bpe, .gpt2:
-            throw DataError.badOption(flag: "--tokenizer", problem: "\(options.tokenizer) is not available yet (use char)")
+        case .bpe(let n):
+            tokenizer = try trainBytePair(options, sources: sources, vocabSize: n, progress: progress)
+        case .gpt2:
+            tokenizer = gpt2!
         }
 
         try removeDatasetFiles(in: options.output)
@@ -209,6 +215,31 @@ public enum DatasetPreparer {
         return CharTokenizer(scalars: scalars)
     }
 
+    /// Counts pre-tokens on all threads (one counter per thread, merged), then learns the merges.
+    static func trainBytePair(_ options: PrepareOptions, sources: [SourceFile], vocabSize: Int,
+                              progress: (PrepareEvent) -> Void) throws -> BytePairTokenizer {
+        let threads = max(1, Parallel.threadCount)
+        let trainers = (0..<threads).map { _ in BytePairTrainer() }
+        let box = TrainerBox(trainers)
+        _ = try stream(options, sources: sources, phase: .scanning, progress: progress) { batch in
+            let chunks = min(threads, batch.count)
+            let work = { (chunk: Int) in
+                for i in Parallel.chunkRange(chunk, of: chunks, count: batch.count) {
+                    batch[i].bytes.withUnsafeBufferPointer { box.items[chunk].add(utf8: $0) }
+                }
+            }
+            if chunks <= 1 { if chunks == 1 { work(0) } } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+        }
+        for t in trainers.dropFirst() { trainers[0].merge(t) }
+        let wanted = vocabSize - BytePairTrainer.minimumVocabSize
+        progress(.phaseStarted(.training, totalBytes: wanted))
+        let start = DispatchTime.now().uptimeNanoseconds
+        return try trainers[0].train(vocabSize: vocabSize) { done, total in
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            progress(.progress(PrepareProgress(phase: .training, bytesDone: done, totalBytes: total, seconds: seconds)))
+        }
+    }
+
     /// Encodes, writes shards and the manifest.
     static func tokenize(_ options: PrepareOptions, sources: [SourceFile], tokenizer: any PieceEncoder,
                          progress: (PrepareEvent) -> Void) throws -> DatasetManifest {
@@ -274,6 +305,12 @@ public enum DatasetPreparer {
         if let e = results.firstError() { throw e }
         return results.values
     }
+}
+
+/// Per-thread trainers; thread `i` only touches items[i].
+final class TrainerBox: @unchecked Sendable {
+    let items: [BytePairTrainer]
+    init(_ items: [BytePairTrainer]) { self.items = items }
 }
 
 /// Per-thread workspaces; thread `i` only touches items[i].

@@ -106,7 +106,7 @@ final class TextStream {
     private var jsonLine = 0
     private var readBuffer: [UInt8]
 
-    init(sources: [SourceFile], valFraction: Double, policy: UTF8ErrorPolicy, readBytes: Int = 1 << 20) {
+    init(sources: [SourceFile], valFraction: Double, policy: UTF8ErrorPolicy, readBytes: Int = 256 << 10) {
         self.sources = sources
         totalBytes = sources.reduce(0) { $0 + $1.bytes }
         splitOffset = Int((Double(totalBytes) * (1 - valFraction)).rounded(.down))

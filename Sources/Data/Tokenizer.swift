@@ -87,6 +87,8 @@ public enum TokenizerLoader {
         }
         switch type {
         case CharTokenizer.typeName: return try CharTokenizer(jsonObject: object, source: source)
+        case BytePairTokenizer.trainedTypeName, BytePairTokenizer.gpt2TypeName:
+            return try BytePairTokenizer(jsonObject: object, source: source)
         default:
             throw DataError.badTokenizerFile(path: source, problem: "unknown tokenizer type \"\(type)\" (expected \"char\", \"bpe\" or \"gpt2\")")
         }

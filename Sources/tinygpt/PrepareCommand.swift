@@ -77,7 +77,18 @@ final class PrepareProgressRenderer {
         switch event {
         case .phaseStarted(let phase, let total):
             lastTenth = -1
-            if !Terminal.isTTY { Terminal.line("\(phase.rawValue) \(Self.megabytes(total)) of text") }
+            if !Terminal.isTTY {
+                Terminal.line(phase == .training ? "training \(total) merges" : "\(phase.rawValue) \(Self.megabytes(total)) of text")
+            }
+        case .progress(let p) where p.phase == .training:
+            // Training progress counts merges, not bytes.
+            let tenth = p.totalBytes > 0 ? p.bytesDone * 10 / p.totalBytes : 10
+            if Terminal.isTTY {
+                Terminal.live("training \(p.bytesDone)/\(p.totalBytes) merges")
+            } else if tenth > lastTenth {
+                lastTenth = tenth
+                Terminal.line("training \(p.bytesDone)/\(p.totalBytes) merges")
+            }
         case .progress(let p):
             let fraction = p.totalBytes > 0 ? Double(p.bytesDone) / Double(p.totalBytes) : 1
             if Terminal.isTTY {

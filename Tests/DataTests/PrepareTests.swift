@@ -59,6 +59,53 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(m.sources[0].sha256, "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
     }
 
+    func testTinyShakespeareGPT2MatchesNanoGPTCounts() throws {
+        guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
+        let dir = ScratchDirectory()
+        var o = options([shared.appendingPathComponent("tinyshakespeare.txt")], .gpt2, out: dir.url)
+        o.gpt2Directory = shared.appendingPathComponent("gpt2-bpe")
+        let m = try DatasetPreparer.prepare(o)
+        // nanoGPT data/shakespeare/prepare.py: "train has 301,966 tokens", "val has 36,059 tokens".
+        XCTAssertEqual(m.train.tokens, 301_966)
+        XCTAssertEqual(m.val.tokens, 36_059)
+        XCTAssertEqual(m.vocabSize, 50_257)
+        XCTAssertEqual(m.eotToken, 50_256)
+        let d = try DatasetDirectory(dir.url)
+        let tok = try d.loadTokenizer()
+        XCTAssertEqual(tok.type, "gpt2")
+        let text = try String(contentsOf: shared.appendingPathComponent("tinyshakespeare.txt"), encoding: .utf8)
+        XCTAssertEqual(tok.decode(try tokens(d, "train")) + tok.decode(try tokens(d, "val")), text)
+    }
+
+    func testBytePairDatasetJoinsDocumentsWithEndOfText() throws {
+        let dir = ScratchDirectory()
+        var lines = ""
+        for i in 0..<40 { lines += "{\"text\": \"document number \(i) says hello to the world\"}\n" }
+        let input = dir.write("docs.jsonl", lines)
+        var o = options([input], .bpe(vocabSize: 300), out: dir.file("out"))
+        o.valFraction = 0.25
+        var phases: [String] = []
+        let m = try DatasetPreparer.prepare(o) { e in if case .phaseStarted(let p, _) = e { phases.append(p.rawValue) } }
+        XCTAssertEqual(phases, ["scanning", "training", "tokenizing"])
+        XCTAssertEqual(m.tokenizerType, "bpe")
+        XCTAssertEqual(m.vocabSize, 300)
+        XCTAssertEqual(m.eotToken, 299)
+        XCTAssertEqual(m.tokenWidth, .uint16)
+        XCTAssertEqual(m.documents, 40)
+        let d = try DatasetDirectory(dir.file("out"))
+        let tok = try d.loadTokenizer()
+        let train = try tokens(d, "train"), val = try tokens(d, "val")
+        // Documents whose line starts in the last quarter of the file's bytes are validation documents.
+        let valDocs = (0..<40).filter { i in
+            let start = (0..<i).reduce(0) { $0 + "{\"text\": \"document number \($1) says hello to the world\"}\n".utf8.count }
+            return start >= Int(Double(lines.utf8.count) * 0.75)
+        }
+        XCTAssertEqual(train.filter { $0 == 299 }.count, 40 - valDocs.count - 1, "one separator between consecutive train documents")
+        XCTAssertEqual(val.first, 299, "the first validation document is separated from the last train one")
+        let all = tok.decode(train + val)
+        XCTAssertEqual(all, (0..<40).map { "document number \($0) says hello to the world" }.joined(separator: "<|endoftext|>"))
+    }
+
     func testShardTokensSplitsIntoNumberedShards() throws {
         let dir = ScratchDirectory()
         let input = dir.write("a.txt", String(repeating: "abcdefghij", count: 100))  // 1000 chars

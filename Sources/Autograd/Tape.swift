@@ -2,13 +2,23 @@
 // output's gradient into gradients of its inputs). Execution order is a topological order, so
 // backward() runs the entries in reverse, then drops them, releasing saved activations at once.
 //
-// Operations (forward kernel → backward kernel, in Kernels/):
-//   matmul / bmm          sgemm                              → sgemm (transposed operands)
-//   linear                sgemm + bias broadcast             → sgemm, column sums
-//   add/sub/mul           binary loops with trailing-vector broadcast → same, reductions for the vector
-//   reshape               view (no copy)                     → gradient add
-//   sum / mean            reduction                          → broadcast fill
-//   (further operations are listed in their files' headers)
+// Operations: op → forward kernel → backward kernel (kernels live in Sources/Kernels)
+//   matmul / batched       sgemm, sgemmStridedBatched          → sgemm with transposed operands
+//   linear                 sgemm (bias pre-filled)             → sgemm ×2, addColumnSums
+//   + − × (broadcast)      add/sub/mulForward                  → axpy, addProduct, column sums
+//   affine (scalar)        scaleShift                          → axpy
+//   reshape                view, no copy                       → axpy into the source gradient
+//   sum / mean             sumDouble                           → broadcast fill
+//   gelu                   geluForward                         → geluBackward
+//   softmax                softmaxForward                      → softmaxBackward
+//   layerNorm              layerNormForward (saves mean, rstd) → layerNormBackward
+//   embedding              embeddingForward                    → embeddingBackward (scatter-add)
+//   crossEntropy           crossEntropyForward (saves lse)     → crossEntropyBackward (recomputes softmax)
+//   dropout                dropoutForward (bit mask)           → dropoutBackward
+//   scaledDotProductAttention, causalSelfAttention
+//                          attentionForward (saves probs)      → attentionBackward
+//   splitHeads / mergeHeads, slice / concat, selectRows
+//                          Layout.swift copies / gathers       → the matching scatter-adds
 
 public final class Tape {
     struct Entry {

@@ -48,6 +48,8 @@ public struct PrepareOptions: Sendable {
     public var gpt2Directory: URL?
     /// Text handed to the tokenising threads per batch.
     public var batchBytes = 8 << 20
+    /// Bytes per read(2) of an input file (plain text is tokenised in pieces of about this size).
+    public var readBytes = 256 << 10
 
     public init(inputs: [URL], tokenizer: TokenizerSpec, output: URL) {
         self.inputs = inputs
@@ -181,7 +183,8 @@ public enum DatasetPreparer {
     /// Calls `body` with each batch of the whole input, emitting progress for `phase`.
     static func stream(_ options: PrepareOptions, sources: [SourceFile], phase: PreparePhase,
                        progress: (PrepareEvent) -> Void, _ body: ([TextPiece]) throws -> Void) throws -> TextStream {
-        let stream = TextStream(sources: sources, valFraction: options.valFraction, policy: options.errors)
+        let stream = TextStream(sources: sources, valFraction: options.valFraction, policy: options.errors,
+                                readBytes: options.readBytes)
         progress(.phaseStarted(phase, totalBytes: stream.totalBytes))
         let start = DispatchTime.now().uptimeNanoseconds
         while let batch = try stream.nextBatch(minBytes: options.batchBytes) {

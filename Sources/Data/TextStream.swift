@@ -239,8 +239,9 @@ final class TextStream {
             out.append(TextPiece(bytes: Array(pending[0..<cut]), startsDocument: textCarryStartsDocument, split: splitOfText))
             textCarryStartsDocument = false
             textCarry = Array(pending[cut...])
-        } else if pending.count > 16 * readBytes {
-            // No safe point in 16 reads of text (no spaces at all): cut at a scalar boundary anyway.
+        } else if pending.count > max(16 * readBytes, 8 << 20) {
+            // No safe point in 8 MB of text (no spaces at all): cut at a scalar boundary anyway, which
+            // may split one pre-token in two; memory stays bounded.
             var c = pending.count
             while c > 0 && pending[c - 1] & 0xC0 == 0x80 { c -= 1 }
             if c > 0 && pending[c - 1] >= 0xC0 { c -= 1 }

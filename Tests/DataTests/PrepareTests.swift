@@ -106,6 +106,29 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(all, (0..<40).map { "document number \($0) says hello to the world" }.joined(separator: "<|endoftext|>"))
     }
 
+    /// Tiny reads and batches cut the text into many pieces (and split multi-byte characters across
+    /// reads); the tokens must equal encoding the whole text at once.
+    func testPiecewiseEncodingEqualsWholeTextEncoding() throws {
+        guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
+        let dir = ScratchDirectory()
+        var text = try String(contentsOf: shared.appendingPathComponent("tinyshakespeare.txt"), encoding: .utf8)
+        text = String(text.prefix(60_000)) + "\n\nÜnïcödé 你好世界 👨‍👩‍👧 mixed   runs\t\t of  whitespace\u{3000}and\u{A0}more\n"
+        text += String(repeating: "x", count: 5000) + " " + String(repeating: "€", count: 3000) + "   \n  end"
+        let input = dir.write("t.txt", text)
+        let tok = try BytePairTokenizer.loadGPT2(directory: shared.appendingPathComponent("gpt2-bpe"))
+        for (read, batch) in [(7, 64), (1000, 3000), (4096, 1 << 20)] {
+            var o = options([input], .gpt2, out: dir.file("out\(read)"))
+            o.gpt2Directory = shared.appendingPathComponent("gpt2-bpe")
+            o.valFraction = 0
+            o.readBytes = read
+            o.batchBytes = batch
+            _ = try DatasetPreparer.prepare(o)
+            let got = try tokens(try DatasetDirectory(dir.file("out\(read)")), "train"), want = tok.encode(text)
+            let firstDifference = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            XCTAssert(got == want, "reads of \(read) bytes: \(got.count) vs \(want.count) tokens, first difference at \(firstDifference ?? min(got.count, want.count))")
+        }
+    }
+
     func testShardTokensSplitsIntoNumberedShards() throws {
         let dir = ScratchDirectory()
         let input = dir.write("a.txt", String(repeating: "abcdefghij", count: 100))  // 1000 chars
@@ -235,16 +258,65 @@ final class PrepareTests: XCTestCase {
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         assertThrows(["no tokenizer.json"]) { try DatasetDirectory(d) }
         try CharTokenizer(corpus: "ab").save(to: d.appendingPathComponent("tokenizer.json"))
-        assertThrows(["no train_NNNNNN.bin"]) { try DatasetDirectory(d) }
+        assertThrows(["no manifest.json", "interrupted"]) { try DatasetDirectory(d) }
+        // Without a manifest (shards from elsewhere) the shards are found by name.
+        assertThrows(["no train_NNNNNN.bin"]) { try DatasetDirectory(d, allowMissingManifest: true) }
         try TokenShardWriter.write([0, 1, 1, 0], to: d.appendingPathComponent("train_000000.bin"), width: .uint16)
-        assertThrows(["no val_NNNNNN.bin"]) { try DatasetDirectory(d) }
+        assertThrows(["no val_NNNNNN.bin"]) { try DatasetDirectory(d, allowMissingManifest: true) }
         try TokenShardWriter.write([0, 5], to: d.appendingPathComponent("val_000000.bin"), width: .uint16)
-        let ds = try DatasetDirectory(d)
+        let ds = try DatasetDirectory(d, allowMissingManifest: true)
+        XCTAssertNil(ds.manifest)
         assertThrows(["manifest.json", "not found"]) { try ds.loadManifest() }
         let vocab = try ds.loadTokenizer().vocabSize
         XCTAssertEqual(try ds.trainDataset(vocabSize: vocab).count, 4)
         assertThrows(["val_000000.bin", "token 1 has id 5", "vocabulary of 2"]) { try ds.valDataset(vocabSize: vocab) }
         dir.write("d/manifest.json", "{\"format\": \"tinygpt-dataset\"}")
-        assertThrows(["manifest.json", "missing field"]) { try ds.loadManifest() }
+        assertThrows(["manifest.json", "missing field"]) { try DatasetDirectory(d) }
+    }
+
+    func testManifestMustAgreeWithTheShards() throws {
+        let dir = ScratchDirectory()
+        let input = dir.write("a.txt", String(repeating: "abcdefghij", count: 100))
+        var o = options([input], out: dir.file("out"))
+        o.shardTokens = 300
+        _ = try DatasetPreparer.prepare(o)
+        // A shard listed in the manifest but gone.
+        try FileManager.default.moveItem(at: dir.file("out/train_000001.bin"), to: dir.file("moved.bin"))
+        assertThrows(["train_000001.bin is listed in manifest.json but missing"]) { try DatasetDirectory(dir.file("out")) }
+        // A shard replaced by one of another size.
+        try TokenShardWriter.write([1, 2, 3], to: dir.file("out/train_000001.bin"), width: .uint16)
+        let d = try DatasetDirectory(dir.file("out"))
+        assertThrows(["train_000001.bin", "holds 3 tokens but manifest.json lists 300"]) { try d.trainDataset(vocabSize: 10) }
+        // Extra stray shards that the manifest does not list are ignored.
+        try FileManager.default.removeItem(at: dir.file("out/train_000001.bin"))
+        try FileManager.default.moveItem(at: dir.file("moved.bin"), to: dir.file("out/train_000001.bin"))
+        try TokenShardWriter.write([1], to: dir.file("out/train_000009.bin"), width: .uint16)
+        XCTAssertEqual(try DatasetDirectory(dir.file("out")).trainDataset(vocabSize: 10).count, 900)
+    }
+
+    func testFailedPrepareLeavesNoManifestAndNoPartialShards() throws {
+        guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
+        let dir = ScratchDirectory()
+        let good = dir.write("a.txt", String(repeating: "some good text here. ", count: 200))
+        let bad = dir.write("b.txt", bytes: Array(String(repeating: "more text ", count: 50).utf8) + [0xFF])
+        // GPT-2 needs no scanning pass, so shards are written before the bad file is reached.
+        var o = options([good, bad], .gpt2, out: dir.file("out"))
+        o.gpt2Directory = shared.appendingPathComponent("gpt2-bpe")
+        o.shardTokens = 500
+        o.batchBytes = 1024
+        o.readBytes = 1024
+        assertThrows(["b.txt", "invalid UTF-8 at byte offset 500"]) { try DatasetPreparer.prepare(o) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out").path)
+        XCTAssertFalse(names.contains("manifest.json"))
+        XCTAssertFalse(names.contains { $0.hasSuffix(".partial") }, "\(names)")
+        XCTAssert(names.contains("train_000000.bin"), "complete shards written before the error stay complete")
+        assertThrows(["no manifest.json"]) { try DatasetDirectory(dir.file("out")) }
+        // Re-running needs --overwrite, since the directory now holds an unfinished dataset.
+        assertThrows(["no manifest.json", "--overwrite"]) { try DatasetPreparer.prepare(o) }
+        var again = options([good], .gpt2, out: dir.file("out"))
+        again.gpt2Directory = o.gpt2Directory
+        again.overwrite = true
+        _ = try DatasetPreparer.prepare(again)
+        XCTAssertNotNil(try DatasetDirectory(dir.file("out")).manifest)
     }
 }

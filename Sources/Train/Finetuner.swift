@@ -294,11 +294,16 @@ public final class Finetuner {
             return (nil, mc, tokenizer)
         }
         let loaded: LoadedModel
-        do { loaded = try LoadedModel(checkpoint: config.initFrom) } catch {
+        do {
+            let url = try CheckpointStore.resolve(path: config.initFrom)
+            let state = try RunState.decode(try CheckpointStore.readState(from: url),
+                                            source: url.appendingPathComponent(CheckpointStore.stateFile).path)
+            guard state.kind == "pretrain" else {
+                throw TrainConfigError(source: url.path, message: "is a \"\(state.kind)\" checkpoint; fine-tuning starts from a pretraining checkpoint")
+            }
+            loaded = try LoadedModel(checkpoint: url.path)
+        } catch {
             throw TrainConfigError(source: "--init", message: "\(error)")
-        }
-        guard loaded.state.kind == "pretrain" else {
-            throw TrainConfigError(source: "--init \(config.initFrom)", message: "is a \"\(loaded.state.kind)\" checkpoint; fine-tuning starts from a pretraining checkpoint")
         }
         var mc = loaded.model.config
         mc.dropout = loaded.state.model.dropout

@@ -462,15 +462,24 @@ public final class Finetuner {
         let h = model.hidden(batch.ids, batch: batch.batch, time: batch.time, training: training, rng: &rng,
                              segments: batch.segments)                                       // (B, T, C)
         guard let head else {
-            let loss = crossEntropy(model.lmHead(h), targets: batch.targets)                   // (B, T, V) → []
+            let loss = lmLoss(h, targets: batch.targets)
             return (loss, loss.item, loss.item)
         }
         var hx = selectRows(h, rows: batch.extract)                                            // (B, C)
         hx = dropout(hx, p: model.config.dropout, training: training, rng: &rng)
         let taskLoss = crossEntropy(head(hx), targets: batch.labels)                           // (B, K) → []
         guard config.lmWeight > 0 else { return (taskLoss, taskLoss.item, 0) }
-        let lm = crossEntropy(model.lmHead(h), targets: batch.targets)                         // (B, T, V) → []
+        let lm = lmLoss(h, targets: batch.targets)
         return (taskLoss + lm * Float(config.lmWeight), taskLoss.item, lm.item)
+    }
+
+    /// Mean next-token cross-entropy over the positions that have a target. Only those rows of h go
+    /// through the (C → V) head: padding and, for generate, prompt positions cost nothing there.
+    func lmLoss(_ h: Tensor, targets: [Int32]) -> Tensor {
+        var rows: [Int] = [], kept: [Int32] = []
+        for (i, t) in targets.enumerated() where t >= 0 { rows.append(i); kept.append(t) }
+        if rows.isEmpty { return Tensor([0], shape: []) }
+        return crossEntropy(model.lmHead(selectRows(h, rows: rows)), targets: kept)      // (N, V) → []
     }
 
     /// One optimiser step on one batch.
@@ -481,7 +490,7 @@ public final class Finetuner {
         model.zeroGrad()
         head?.zeroGrad()
         Tape.current.reset()
-        let (loss, taskLoss, lmLoss) = batchLoss(batch, training: true, rng: &dropoutRNG)
+        let (loss, taskLoss, lmPart) = batchLoss(batch, training: true, rng: &dropoutRNG)
         loss.backward()
         if config.freezeBase, let g = model.wte.grad {
             g.data.update(repeating: 0, count: finetuneState.baseVocabSize * model.config.nEmbd)
@@ -496,7 +505,7 @@ public final class Finetuner {
                             milliseconds: ms, tokensPerSecond: Double(batch.tokens) / (ms / 1000))
         if step % config.logInterval == 0 || step == config.maxIters {
             var o = m.jsonObject
-            if config.task == .classify { o["task_loss"] = Double(taskLoss); o["lm_loss"] = Double(lmLoss) }
+            if config.task == .classify { o["task_loss"] = Double(taskLoss); o["lm_loss"] = Double(lmPart) }
             metrics.append(o)
             emit(.step(m))
         }

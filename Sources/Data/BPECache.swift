@@ -15,8 +15,8 @@ final class BPECache {
 
     init(maxEntries: Int = 1 << 18) {
         self.maxEntries = maxEntries
-        slots = [Int32](repeating: 0, count: 1 << 12)
-        mask = (1 << 12) - 1
+        slots = [Int32](repeating: 0, count: 1 << 8)
+        mask = (1 << 8) - 1
     }
 
     /// 64-bit hash of bytes, 8 at a time (a multiply-xorshift mix; quality is ample for a cache).

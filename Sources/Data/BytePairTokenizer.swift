@@ -21,6 +21,24 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
     public let merges: [(Int32, Int32)]
     private let pairs: PairTable
     private let tokenBytes: [[UInt8]]   // id -> bytes, specials included
+    /// Word cache shared by `encode` calls (many short texts, e.g. fine-tuning rows); a call that
+    /// finds it in use by another thread uses a private one instead.
+    private let shared = SharedCache()
+
+    /// The cache and its lock; the cache is only touched by the thread holding the lock.
+    private final class SharedCache: @unchecked Sendable {
+        let cache = BPECache(maxEntries: 1 << 16)
+        let lock = NSLock()
+    }
+
+    /// Runs `body` with the shared cache if it is free, otherwise with a fresh one.
+    private func withCache<R>(_ body: (BPECache) -> R) -> R {
+        if shared.lock.try() {
+            defer { shared.lock.unlock() }
+            return body(shared.cache)
+        }
+        return body(BPECache())
+    }
 
     public var mergeCount: Int { merges.count }
 
@@ -102,10 +120,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
 
     public func encode(_ text: String) -> [Int32] {
         var s = text
-        let cache = BPECache()
         var out: [Int32] = []
         out.reserveCapacity(s.utf8.count / 3)
-        s.withUTF8 { appendOrdinary($0, cache: cache, to: &out) }
+        withCache { cache in s.withUTF8 { appendOrdinary($0, cache: cache, to: &out) } }
         return out
     }
 
@@ -114,9 +131,8 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         let specials = allowedSpecial.compactMap { name in specialTokens[name].map { (Array(name.utf8), $0) } }
         if specials.isEmpty { return encode(text) }
         var s = text
-        let cache = BPECache()
         var out: [Int32] = []
-        s.withUTF8 { p in
+        withCache { cache in s.withUTF8 { p in
             var segment = 0
             var i = 0
             while i < p.count {
@@ -134,7 +150,7 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
                 }
             }
             appendOrdinary(UnsafeBufferPointer(rebasing: p[segment..<p.count]), cache: cache, to: &out)
-        }
+        } }
         return out
     }
 
@@ -151,6 +167,7 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             GPT2PreTokenizer.forEachPiece(p) { r in
                 if r.count == 1 { out.append(byteIds[Int(p[r.lowerBound])]); return }
                 let word = UnsafeBufferPointer(rebasing: p[r])
+                if r.count > 256 { merge(word, byteIds: byteIds, into: &out); return }  // too rare to cache
                 let h = BPECache.hash(word)
                 if cache.lookup(word, hash: h, into: &out) { return }
                 let before = out.count

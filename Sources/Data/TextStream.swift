@@ -190,6 +190,9 @@ final class TextStream {
             close(fd)
             fd = -1
             hashes.append(hasher.finalizeHex())
+            if s.isJSONL && documentsPerSource[sourceIndex] == 0 {
+                throw DataError.badJSONLine(path: s.path, line: jsonLine, problem: "no documents in the file (expected one JSON object with a \"text\" field per line)")
+            }
         }
     }
 

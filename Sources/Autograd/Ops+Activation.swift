@@ -5,9 +5,11 @@ import Kernels
 
 /// GELU, tanh approximation (PyTorch's gelu(approximate="tanh")), element-wise.
 public func gelu(_ x: Tensor) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.gelu, since: t0) }
     let out = Tensor(uninitialized: x.shape)
     geluForward(out.data, x.data, count: x.count)
-    Tape.record(out, inputs: [x]) { g in
+    Tape.record(out, inputs: [x], op: .gelu) { g in
         geluBackward(x.gradPointer(), x.data, g.data, count: x.count)
     }
     return out
@@ -15,11 +17,13 @@ public func gelu(_ x: Tensor) -> Tensor {
 
 /// Softmax over the last axis (numerically stable: each row's maximum is subtracted first).
 public func softmax(_ x: Tensor) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.softmax, since: t0) }
     precondition(x.rank >= 1, "softmax: needs rank ≥ 1, got shape \(x.shape)")
     let cols = x.lastDim, rows = cols == 0 ? 0 : x.count / cols
     let out = Tensor(uninitialized: x.shape)
     softmaxForward(out.data, x.data, rows: rows, cols: cols)
-    Tape.record(out, inputs: [x]) { g in
+    Tape.record(out, inputs: [x], op: .softmax) { g in
         softmaxBackward(x.gradPointer(), out.data, g.data, rows: rows, cols: cols)
     }
     return out

@@ -14,6 +14,8 @@ private func broadcastCols(_ a: Tensor, _ b: Tensor, op: String) -> (rows: Int, 
 private enum BinaryOp { case add, sub, mul }
 
 private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.elementwise, since: t0) }
     let (rows, cols, bc) = broadcastCols(a, b, op: name)
     let out = Tensor(uninitialized: a.shape)
     switch kind {
@@ -21,7 +23,7 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
     case .sub: subForward(out.data, a.data, b.data, rows: rows, cols: cols, bBroadcast: bc)
     case .mul: mulForward(out.data, a.data, b.data, rows: rows, cols: cols, bBroadcast: bc)
     }
-    Tape.record(out, inputs: [a, b]) { g in
+    Tape.record(out, inputs: [a, b], op: .elementwise) { g in
         if a.requiresGrad {
             switch kind {
             case .add, .sub: axpy(a.gradPointer(), g.data, count: a.count)
@@ -63,9 +65,11 @@ public func * (a: Tensor, b: Tensor) -> Tensor { binary(a, b, .mul, name: "mul")
 
 /// a·scale + shift with constant scalars.
 public func affine(_ a: Tensor, scale: Float, shift: Float = 0) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.elementwise, since: t0) }
     let out = Tensor(uninitialized: a.shape)
     scaleShift(out.data, a.data, count: a.count, scale: scale, shift: shift)
-    Tape.record(out, inputs: [a]) { g in axpy(a.gradPointer(), g.data, count: a.count, alpha: scale) }
+    Tape.record(out, inputs: [a], op: .elementwise) { g in axpy(a.gradPointer(), g.data, count: a.count, alpha: scale) }
     return out
 }
 

@@ -7,6 +7,8 @@ import Kernels
 /// softmax(scale·q·kᵀ)·v per batch and head, with q, k, v of equal shape (B, NH, T, hs).
 /// Causal: query i sees keys 0...i. Default scale 1/√hs.
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool = true, scale: Float? = nil) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.attention, since: t0) }
     precondition(q.rank == 4 && k.shape == q.shape && v.shape == q.shape,
                  "scaledDotProductAttention: q, k, v must all be (B, NH, T, hs), got \(q.shape), \(k.shape), \(v.shape)")
     let g = AttentionGeometry.heads(B: q.shape[0], NH: q.shape[1], T: q.shape[2], hs: q.shape[3])
@@ -15,7 +17,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
     let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.probsStride])
     attentionForward(out.data, probs.data, q: q.data, k: k.data, v: v.data, geometry: g, scale: s,
                      causal: causal, keyStart: nil)
-    Tape.record(out, inputs: [q, k, v]) { dout in
+    Tape.record(out, inputs: [q, k, v], op: .attention) { dout in
         let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
         attentionBackward(dq: q.requiresGrad ? q.gradPointer() : nil, dk: k.requiresGrad ? k.gradPointer() : nil,
                           dv: v.requiresGrad ? v.gradPointer() : nil, scratch: scratch.data,
@@ -30,6 +32,8 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
 /// packed sequences) query i sees key j only if j ≤ i and both carry the same id; each id must form
 /// one run within its batch row. Scale 1/√hs.
 public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = nil) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.attention, since: t0) }
     precondition(qkv.rank == 3 && qkv.lastDim % 3 == 0 && heads > 0 && (qkv.lastDim / 3) % heads == 0,
                  "causalSelfAttention: qkv must be (B, T, 3C) with C divisible by heads=\(heads), got \(qkv.shape)")
     let B = qkv.shape[0], T = qkv.shape[1], C = qkv.lastDim / 3
@@ -55,7 +59,7 @@ public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = ni
         attentionForward(out.data, probs.data, q: x, k: x + C, v: x + 2 * C, geometry: g, scale: scale,
                          causal: true, keyStart: ks)
     }
-    Tape.record(out, inputs: [qkv]) { dout in
+    Tape.record(out, inputs: [qkv], op: .attention) { dout in
         let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
         let d = qkv.gradPointer(), x = qkv.data
         withOptionalPointer(keyStart) { ks in

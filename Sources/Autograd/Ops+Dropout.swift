@@ -5,6 +5,8 @@ import Kernels
 /// Inverted dropout. Returns `x` itself when not training or p == 0 (then `rng` is not advanced);
 /// otherwise draws one 64-bit seed from `rng` and derives the mask from it (see Kernels/Dropout.swift).
 public func dropout(_ x: Tensor, p: Float, training: Bool, rng: inout RandomGenerator) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.dropout, since: t0) }
     precondition(p >= 0 && p <= 1, "dropout: p must be in [0, 1], got \(p)")
     if !training || p == 0 { return x }
     let seed = rng.nextUInt64()
@@ -13,7 +15,7 @@ public func dropout(_ x: Tensor, p: Float, training: Bool, rng: inout RandomGene
     mask.withUnsafeMutableBufferPointer { m in
         dropoutForward(out.data, mask: m.baseAddress!, x.data, count: x.count, p: p, seed: seed)
     }
-    Tape.record(out, inputs: [x]) { g in
+    Tape.record(out, inputs: [x], op: .dropout) { g in
         mask.withUnsafeBufferPointer { m in
             dropoutBackward(x.gradPointer(), g.data, mask: m.baseAddress!, count: x.count, p: p)
         }

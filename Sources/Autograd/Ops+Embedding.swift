@@ -4,6 +4,8 @@ import Kernels
 
 /// out (shape + [C]) = table (V, C) rows for `ids` (ids.count = product of `shape`).
 public func embedding(_ ids: [Int32], shape: [Int], table: Tensor) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.embedding, since: t0) }
     precondition(table.rank == 2, "embedding: table must be (V, C), got \(table.shape)")
     precondition(ids.count == shape.reduce(1, *),
                  "embedding: \(ids.count) ids do not fill shape \(shape)")
@@ -15,7 +17,7 @@ public func embedding(_ ids: [Int32], shape: [Int], table: Tensor) -> Tensor {
     ids.withUnsafeBufferPointer { p in
         if let base = p.baseAddress { embeddingForward(out.data, ids: base, table: table.data, count: ids.count, channels: c) }
     }
-    Tape.record(out, inputs: [table]) { g in
+    Tape.record(out, inputs: [table], op: .embedding) { g in
         ids.withUnsafeBufferPointer { p in
             if let base = p.baseAddress {
                 embeddingBackward(dtable: table.gradPointer(), dout: g.data, ids: base, count: ids.count, vocab: v, channels: c)

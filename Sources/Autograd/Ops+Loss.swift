@@ -6,6 +6,8 @@ import Kernels
 /// Rows whose target is `ignoreIndex` are skipped; the result is 0 when every row is ignored.
 /// Returns a scalar (shape []).
 public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 = -1) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.crossEntropy, since: t0) }
     precondition(logits.rank >= 1 && logits.lastDim > 0,
                  "crossEntropy: logits need shape (…, V) with V > 0, got \(logits.shape)")
     let v = logits.lastDim, rows = logits.count / v
@@ -24,7 +26,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
     }
     let out = Tensor([mean], shape: [])
     if count == 0 { return out }  // constant 0: nothing to differentiate
-    Tape.record(out, inputs: [logits]) { g in
+    Tape.record(out, inputs: [logits], op: .crossEntropy) { g in
         let scale = g.data[0] / Float(count)
         targets.withUnsafeBufferPointer { t in
             crossEntropyBackward(dlogits: logits.gradPointer(), logits: logits.data, lse: lse.data,

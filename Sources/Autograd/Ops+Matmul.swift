@@ -20,6 +20,8 @@ private func gemmShape(_ a: [Int], _ b: [Int], transA: Bool, transB: Bool, op: S
 /// Matrix product op(a)·op(b). `a` is (…, M, K) and `b` is (…, K, N) with equal leading dimensions,
 /// or `b` is 2-D and shared across `a`'s leading dimensions. Transposes swap the last two axes.
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.matmul, since: t0) }
     precondition(a.rank >= 2 && b.rank >= 2, "matmul: needs rank ≥ 2, got \(a.shape) and \(b.shape)")
     let s = gemmShape(a.shape, b.shape, transA: transA, transB: transB, op: "matmul")
     let lead = Array(a.shape.dropLast(2))
@@ -39,7 +41,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
                             a: a.data, lda: s.aCols, strideA: sa, b: b.data, ldb: s.bCols, strideB: sb,
                             c: out.data, ldc: s.n, strideC: sc)
     }
-    Tape.record(out, inputs: [a, b]) { g in
+    Tape.record(out, inputs: [a, b], op: .matmul) { g in
         let m = s.m, n = s.n, k = s.k
         if a.requiresGrad {
             let da = a.gradPointer()
@@ -90,6 +92,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 
 /// y = x·Wᵀ + b over any leading dimensions: x (…, in), weight (out, in), bias (out).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.linear, since: t0) }
     precondition(weight.rank == 2 && x.rank >= 1 && x.lastDim == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape) (expected (…, \(weight.rank == 2 ? weight.shape[1] : -1)))")
     let outF = weight.shape[0], inF = weight.shape[1]
@@ -101,7 +105,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     }
     sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
           beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
-    Tape.record(out, inputs: bias.map { [x, weight, $0] } ?? [x, weight]) { g in
+    Tape.record(out, inputs: bias.map { [x, weight, $0] } ?? [x, weight], op: .linear) { g in
         if x.requiresGrad {  // dx (rows, in) += dy · W
             sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
                   beta: 1, c: x.gradPointer(), ldc: inF)

@@ -5,6 +5,8 @@ import Kernels
 
 /// LayerNorm over the last axis of x (…, C); weight and bias are (C) or nil.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.layerNorm, since: t0) }
     precondition(x.rank >= 1, "layerNorm: needs rank ≥ 1, got shape \(x.shape)")
     let c = x.lastDim, rows = c == 0 ? 0 : x.count / c
     if let weight {
@@ -20,7 +22,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    Tape.record(out, inputs: inputs) { g in
+    Tape.record(out, inputs: inputs, op: .layerNorm) { g in
         let scratch = Tensor(uninitialized: [layerNormBackwardScratchCount(rows: rows, channels: c)])
         layerNormBackward(dinp: x.requiresGrad ? x.gradPointer() : nil,
                           dweight: weight.flatMap { $0.requiresGrad ? $0.gradPointer() : nil },

@@ -5,6 +5,8 @@ import Kernels
 extension Tensor {
     /// A view with `newShape` (one dimension may be -1, inferred). Shares storage with `self`.
     public func reshaped(_ newShape: [Int]) -> Tensor {
+        let t0 = Profiler.start()
+        defer { Profiler.stop(.reshape, since: t0) }
         var shape = newShape
         if let i = shape.firstIndex(of: -1) {
             let known = shape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
@@ -13,7 +15,7 @@ extension Tensor {
         }
         precondition(shape.reduce(1, *) == count, "reshape: \(self.shape) (\(count) elements) cannot become \(newShape)")
         let out = Tensor(shape: shape, storage: storage, offset: offset)
-        Tape.record(out, inputs: [self]) { g in axpy(self.gradPointer(), g.data, count: self.count) }
+        Tape.record(out, inputs: [self], op: .reshape) { g in axpy(self.gradPointer(), g.data, count: self.count) }
         return out
     }
 }

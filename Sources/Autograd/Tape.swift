@@ -20,9 +20,12 @@
 //   splitHeads / mergeHeads, slice / concat, selectRows
 //                          Layout.swift copies / gathers       → the matching scatter-adds
 
+import Kernels
+
 public final class Tape {
     struct Entry {
         let output: Tensor
+        let op: ProfiledOp
         let backward: (Tensor) -> Void  // receives output.grad
     }
 
@@ -39,12 +42,14 @@ public final class Tape {
     public var count: Int { entries.count }
 
     /// Records `backward` for `output` if gradients are on and any input requires them.
-    /// Marks `output` as requiring gradients when it records.
+    /// Marks `output` as requiring gradients when it records. `op` names the operation for the
+    /// opt-in profiler (Kernels/Profiler.swift).
     @inline(__always)
-    public static func record(_ output: Tensor, inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+    public static func record(_ output: Tensor, inputs: [Tensor], op: ProfiledOp = .other,
+                              backward: @escaping (Tensor) -> Void) {
         guard isRecording, inputs.contains(where: { $0.requiresGrad }) else { return }
         output.requiresGrad = true
-        current.entries.append(Entry(output: output, backward: backward))
+        current.entries.append(Entry(output: output, op: op, backward: backward))
     }
 
     /// Drops everything recorded without running it (e.g. after an evaluation forward pass).
@@ -56,8 +61,10 @@ public final class Tape {
     public func runBackward() {
         while let entry = entries.popLast() {
             guard let g = entry.output.grad else { continue }
+            let t0 = Profiler.start()
             entry.backward(g)
             entry.output.grad = nil
+            Profiler.stop(entry.op, backward: true, since: t0)
         }
     }
 }

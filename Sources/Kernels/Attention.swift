@@ -92,8 +92,10 @@ private func forEachHeadRange(_ g: AttentionGeometry, _ body: (_ worker: Int, _ 
     if savedBLAS != 1 { Parallel.setBLASThreads(1) }
     defer { if savedBLAS != 1 { Parallel.setBLASThreads(savedBLAS) } }
     let work = pairs * g.T * g.T * max(g.hs, 1)
-    Parallel.forRanges(workers, costPerItem: work / workers, minWork: 1 << 18) { wr in
-        for w in wr { body(w, Parallel.chunkRange(w, of: workers, count: pairs)) }
+    Profiler.withoutBLASRecording {
+        Parallel.forRanges(workers, costPerItem: work / workers, minWork: 1 << 18) { wr in
+            for w in wr { body(w, Parallel.chunkRange(w, of: workers, count: pairs)) }
+        }
     }
 }
 

@@ -16,8 +16,10 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
         for i in 0..<m { let row = c + i * ldc; for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] } }
         return
     }
+    let t0 = Profiler.blasSuspended == 0 ? Profiler.start() : 0
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    Profiler.stop(.sgemm, since: t0)
 }
 
 /// `batch` independent products C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i], the i-th matrices

@@ -92,10 +92,14 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         } else {
             byteIds = (0..<256).map { Int32($0) }
         }
-        guard let flat = o["merges"] as? [Int], flat.count % 2 == 0 else {
-            throw DataError.badTokenizerFile(path: source, problem: "\"merges\" must be a flat array of id pairs [left0, right0, left1, ...]")
+        let merges: [(Int32, Int32)]
+        if let text = o["merges"] as? String {
+            merges = try Self.parseMerges(text, source: source)
+        } else if let flat = o["merges"] as? [Int], flat.count % 2 == 0 {
+            merges = stride(from: 0, to: flat.count, by: 2).map { (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1])) }
+        } else {
+            throw DataError.badTokenizerFile(path: source, problem: "\"merges\" must be a string of \"left right\" id pairs, one per line")
         }
-        let merges = stride(from: 0, to: flat.count, by: 2).map { (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1])) }
         var specials: [String: Int32] = [:]
         if let s = o["special_tokens"] {
             guard let d = s as? [String: Int] else {
@@ -109,11 +113,60 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
     public func jsonObject() -> [String: Any] {
         var o: [String: Any] = [
             "type": type,
-            "merges": merges.flatMap { [Int($0.0), Int($0.1)] },
+            "merges": Self.formatMerges(merges),
             "special_tokens": specialTokens.mapValues { Int($0) },
         ]
         if byteIds != (0..<256).map({ Int32($0) }) { o["byte_ids"] = byteIds.map { Int($0) } }
         return o
+    }
+
+    /// Merges as text, "left right" ids one pair per line: one JSON string instead of 100,000
+    /// numbers, because Foundation's JSON is slow on large arrays (GPT-2: 0.9 s to write them).
+    static func formatMerges(_ merges: [(Int32, Int32)]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(merges.count * 12)
+        func put(_ v: Int32) { out.append(contentsOf: String(v).utf8) }
+        for (i, (l, r)) in merges.enumerated() {
+            if i > 0 { out.append(0x0A) }
+            put(l); out.append(0x20); put(r)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func parseMerges(_ text: String, source: String) throws -> [(Int32, Int32)] {
+        var merges: [(Int32, Int32)] = []
+        var bad: Int?
+        var t = text
+        t.withUTF8 { p in
+            var values: [Int32] = []
+            var v: Int64 = 0, digits = 0, line = 1
+            func finishNumber() -> Bool {
+                guard digits > 0, v <= Int64(Int32.max) else { return false }
+                values.append(Int32(v)); v = 0; digits = 0
+                return true
+            }
+            for i in 0...p.count {
+                let b: UInt8 = i < p.count ? p[i] : 0x0A
+                if b >= 0x30 && b <= 0x39 {
+                    v = v * 10 + Int64(b - 0x30); digits += 1
+                    if digits > 10 { bad = line; return }
+                } else if b == 0x20 && values.isEmpty {
+                    if !finishNumber() { bad = line; return }
+                } else if b == 0x0A {
+                    if i == p.count && digits == 0 && values.isEmpty { return }  // empty text or a final newline
+                    guard finishNumber(), values.count == 2 else { bad = line; return }
+                    merges.append((values[0], values[1]))
+                    values.removeAll(keepingCapacity: true)
+                    line += 1
+                } else {
+                    bad = line; return
+                }
+            }
+        }
+        if let bad {
+            throw DataError.badTokenizerFile(path: source, problem: "merges line \(bad): expected two token ids separated by one space")
+        }
+        return merges
     }
 
     // MARK: encoding

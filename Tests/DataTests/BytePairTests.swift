@@ -204,3 +204,29 @@ final class BytePairTrainingTests: XCTestCase {
     }
 }
 
+
+final class BytePairFileFormatTests: XCTestCase {
+    func testMergesRoundTripAndBadMergeText() throws {
+        let t = try BytePairTokenizer(type: "bpe", byteIds: (0..<256).map { Int32($0) },
+                                      merges: [(97, 98), (256, 99), (32, 257)], specialTokens: ["<|endoftext|>": 259])
+        let o = t.jsonObject()
+        XCTAssertEqual(o["merges"] as? String, "97 98\n256 99\n32 257")
+        XCTAssertNil(o["byte_ids"], "the identity byte table is left out")
+        let back = try XCTUnwrap(try TokenizerLoader.decode(try t.serialized(), source: "t.json") as? BytePairTokenizer)
+        XCTAssertEqual(back.merges.map { [$0.0, $0.1] }, [[97, 98], [256, 99], [32, 257]])
+        XCTAssertEqual(back.encode("abc abc"), t.encode("abc abc"))
+
+        func load(_ merges: Any, specials: [String: Int] = [:]) throws -> any Tokenizer {
+            try TokenizerLoader.decode(["type": "bpe", "merges": merges, "special_tokens": specials], source: "t.json")
+        }
+        XCTAssertEqual(try load("").vocabSize, 256)
+        XCTAssertEqual(try load("97 98\n").vocabSize, 257, "a final newline is fine")
+        assertThrows(["t.json", "merges line 2"]) { try load("97 98\n97") }
+        assertThrows(["t.json", "merges line 1"]) { try load("97  98") }
+        assertThrows(["t.json", "merges line 1"]) { try load("-1 98") }
+        assertThrows(["t.json", "merge 1 (97, 300)", "not defined before it"]) { try load("97 98\n97 300") }
+        assertThrows(["t.json", "merge 1 (97, 98) repeats"]) { try load("97 98\n97 98") }
+        assertThrows(["t.json", "special token <|endoftext|> has id 5"]) { try load("97 98", specials: ["<|endoftext|>": 5]) }
+        assertThrows(["t.json", "\"merges\" must be"]) { try load(["x"]) }
+    }
+}

@@ -225,6 +225,12 @@ final class PrepareTests: XCTestCase {
         let badJSONLByte = dir.write("h.jsonl", bytes: Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xC3] + Array("\"}\n".utf8))
         assertThrows(["h.jsonl", "invalid UTF-8 at byte offset 25"]) { try DatasetPreparer.prepare(options([badJSONLByte], out: out)) }
 
+        let blank = dir.write("blank.jsonl", "\n  \n")
+        assertThrows(["blank.jsonl", "no documents"]) { try DatasetPreparer.prepare(options([blank], out: out)) }
+        var noFiles = options([dir.write("x.txt", "text")], .gpt2, out: out)
+        noFiles.gpt2Directory = dir.file("emptydir")
+        assertThrows(["emptydir/encoder.json", "not found"]) { try DatasetPreparer.prepare(noFiles) }
+
         var o = options([dir.write("ok.txt", "fine")], out: out)
         o.valFraction = 1
         assertThrows(["--val-fraction", "outside [0, 1)"]) { try DatasetPreparer.prepare(o) }

@@ -4,6 +4,7 @@
 //   --task classify  a fine-tuned classifier's accuracy, macro-F1 and confusion matrix
 // A readable table by default; --json prints one JSON object (and nothing else) on stdout.
 import ArgumentParser
+import Checkpoint
 import Data
 import Foundation
 import Kernels
@@ -120,8 +121,19 @@ struct EvalCommand: ParsableCommand {
         return "\(loaded.directory.path) (step \(loaded.state.step); \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, block \(c.blockSize), \(loaded.tokenizer.type) tokenizer of \(loaded.tokenizer.vocabSize) tokens)"
     }
 
+    /// The checkpoint as a language model; a fine-tuned classifier is pointed to --task classify.
+    func loadLanguageModel() throws -> LoadedModel {
+        let url = try CheckpointStore.resolve(path: checkpoint)
+        let source = url.appendingPathComponent(CheckpointStore.stateFile).path
+        let state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
+        if state.kind == FinetuneState.kind(.classify) {
+            throw ValidationError("\(checkpoint): is a fine-tuned classifier (\(state.kind)); evaluate it with --task classify")
+        }
+        return try LoadedModel(checkpoint: checkpoint)
+    }
+
     func runLanguageModel() throws -> [String: Any] {
-        let loaded = try LoadedModel(checkpoint: checkpoint)
+        let loaded = try loadLanguageModel()
         let model = loaded.model
         let result: PerplexityResult
         let source: String
@@ -157,7 +169,7 @@ struct EvalCommand: ParsableCommand {
         let k = shots ?? 0
         let devRows = try readLabelledRows(dev!)
         let trainRows = k > 0 ? try readLabelledRows(train!) : []
-        let loaded = try LoadedModel(checkpoint: checkpoint)
+        let loaded = try loadLanguageModel()
         let options = InContextOptions(template: promptTemplate, verbalizers: verbalizers, shots: k,
                                        seed: seed ?? 1337, maxExamples: maxExamples)
         let evaluator = try InContextEvaluator(model: loaded.model, tokenizer: loaded.tokenizer, options: options,

@@ -81,28 +81,33 @@ public final class FineTunedClassifier {
     }
 }
 
-/// Classifier logits (N·K, row-major) for encoded rows, each ending in its extract token, computed
-/// `batchSize` rows at a time without gradients or dropout. Rows are right-padded to the longest in
-/// their batch; causal attention keeps the padding out of every real position, so a row's logits do
-/// not depend on what it is batched with.
+/// Classifier logits (N·K, row-major, in the order of `rows`) for encoded rows, each ending in its
+/// extract token, computed `batchSize` rows at a time without gradients or dropout. Rows are batched
+/// in order of length (so little is padded) and right-padded to the longest in their batch; causal
+/// attention keeps the padding out of every real position, so a row's logits do not depend on what it
+/// is batched with.
 public func classifierLogits(model: GPT, head: ClassifierHead, rows: [[Int32]], batchSize: Int) -> [Float] {
+    precondition(batchSize >= 1, "classifierLogits: batch size must be >= 1, got \(batchSize)")
     let k = head.labelCount
     var out = [Float](repeating: 0, count: rows.count * k)
+    let byLength = rows.indices.sorted { (rows[$0].count, $0) < (rows[$1].count, $1) }
     var unusedRNG = RandomGenerator(seed: 0)
     withoutGrad {
         var start = 0
-        while start < rows.count {
-            let chunk = rows[start..<min(start + batchSize, rows.count)]
-            let b = chunk.count, t = chunk.map(\.count).max()!
+        while start < byLength.count {
+            let chunk = byLength[start..<min(start + batchSize, byLength.count)]
+            let b = chunk.count, t = chunk.map { rows[$0].count }.max()!
             var ids = [Int32](repeating: 0, count: b * t)
             var extract: [Int] = []
             for (i, r) in chunk.enumerated() {
-                for (j, id) in r.enumerated() { ids[i * t + j] = id }
-                extract.append(i * t + r.count - 1)
+                for (j, id) in rows[r].enumerated() { ids[i * t + j] = id }
+                extract.append(i * t + rows[r].count - 1)
             }
             let h = model.hidden(ids, batch: b, time: t, training: false, rng: &unusedRNG)   // (B, T, C)
             let logits = head(selectRows(h, rows: extract))                                  // (B, K)
-            for i in 0..<(b * k) { out[start * k + i] = logits.data[i] }
+            for (i, r) in chunk.enumerated() {
+                for j in 0..<k { out[r * k + j] = logits.data[i * k + j] }
+            }
             start += b
         }
     }

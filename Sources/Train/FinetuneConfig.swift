@@ -21,6 +21,7 @@ public struct FinetuneConfig: Equatable {
     // Generation format and metrics
     public var template = InstructionFormat.defaultTemplate
     public var pack = false
+    public var lengthBuckets = true          // batch rows of similar length together (less padding)
     public var answerPattern = AnswerPattern.none
     public var devLimit = 50
     public var maxNewTokens = 128
@@ -123,6 +124,7 @@ public struct FinetuneConfig: Equatable {
         }, value: { $0.dropout as Any? ?? NSNull() })),
         ("template", string(\.template)),
         ("pack", bool(\.pack)),
+        ("length_buckets", bool(\.lengthBuckets)),
         ("answer_pattern", Field(read: { c, v in
             guard let s = v as? String, let p = AnswerPattern(rawValue: s) else { throw ConfigError.type(expected: "\"none\" or \"gsm8k\"", got: v) }
             c.answerPattern = p

@@ -5,7 +5,8 @@
 //   "tokens": {"start": V, "delimiter": V+1, "extract": V+2} (classify) or {"end": id} (generate)
 //   "labels": ["0", "1"] (classify: index = the classifier's output row)
 //   "template": "...{prompt}..." (generate)
-//   "epoch", "cursor": the training data position; "best_metric": the best dev value so far
+//   "epoch", "cursor", "pool_batch": the training data position (BatchPlan); "best_metric": the best
+//   dev value so far
 //   "init": where the weights came from
 // The run kinds are "finetune-classify" and "finetune-generate".
 import Foundation
@@ -21,6 +22,7 @@ public struct FinetuneState {
     public var template: String?
     public var epoch: Int
     public var cursor: Int
+    public var poolBatch: Int = 0
     public var bestMetric: Double?
     public var initFrom: String
 
@@ -35,7 +37,7 @@ public struct FinetuneState {
 
     public var jsonObject: [String: Any] {
         var o: [String: Any] = ["task": task.rawValue, "base_vocab_size": baseVocabSize,
-                                "tokens": tokens.mapValues { Int($0) }, "epoch": epoch, "cursor": cursor,
+                                "tokens": tokens.mapValues { Int($0) }, "epoch": epoch, "cursor": cursor, "pool_batch": poolBatch,
                                 "init": initFrom]
         if task == .classify { o["labels"] = labels }
         if let template { o["template"] = template }
@@ -73,9 +75,11 @@ public struct FinetuneState {
             guard tokens["end"] != nil else { throw fail("\"\(key).tokens\" needs end") }
             guard o["template"] is String else { throw fail("\"\(key).template\" is missing") }
         }
-        return FinetuneState(task: task, baseVocabSize: base, tokens: tokens, labels: labels,
-                             template: o["template"] as? String, epoch: epoch, cursor: cursor,
-                             bestMetric: o["best_metric"] as? Double, initFrom: (o["init"] as? String) ?? "")
+        var ft = FinetuneState(task: task, baseVocabSize: base, tokens: tokens, labels: labels,
+                               template: o["template"] as? String, epoch: epoch, cursor: cursor,
+                               bestMetric: o["best_metric"] as? Double, initFrom: (o["init"] as? String) ?? "")
+        ft.poolBatch = (o["pool_batch"] as? Int) ?? 0
+        return ft
     }
 }
 
@@ -115,5 +119,69 @@ public struct RowOrder {
             order = RowOrder.permutation(count: count, seed: seed, epoch: epoch)
         }
         return r
+    }
+}
+
+/// Training batches as lists of row indices. Without bucketing, batch_size consecutive rows of the
+/// epoch order. With bucketing (poolBatches > 1), rows are drawn a pool of poolBatches batches at a
+/// time, the pool is sorted by row length and cut into batches, and those batches are visited in a
+/// shuffled order: rows of similar length share a batch, so right-padding wastes little, while every
+/// row is still seen once per epoch. The position to save is where the current pool started and how
+/// many of its batches were used, from which the rest of the pool is rebuilt exactly.
+public struct BatchPlan {
+    /// Batches per length-sorted pool (fairseq-style bucketing, with pools small enough that the
+    /// batch order stays well mixed).
+    public static let defaultPoolBatches = 16
+
+    public private(set) var order: RowOrder
+    public let batchSize: Int
+    public let poolBatches: Int
+    let lengths: [Int]
+    private var pending: [[Int]] = []
+    private var poolEpoch = 0, poolCursor = 0, consumed = 0
+
+    /// `lengths`: each row's length (the sort key). Restores the position (epoch, cursor, poolBatch)
+    /// that `position` returned.
+    public init(lengths: [Int], batchSize: Int, poolBatches: Int, seed: UInt64, epoch: Int = 0, cursor: Int = 0,
+                poolBatch: Int = 0) {
+        precondition(batchSize >= 1 && poolBatches >= 1, "BatchPlan: batch size and pool must be >= 1")
+        self.lengths = lengths
+        self.batchSize = batchSize
+        self.poolBatches = poolBatches
+        order = RowOrder(count: lengths.count, seed: seed, epoch: epoch, cursor: cursor)
+        if poolBatch > 0 && poolBatches > 1 {
+            fillPool()
+            pending.removeFirst(min(poolBatch, pending.count))
+            consumed = poolBatch
+        }
+    }
+
+    /// (epoch, cursor, poolBatch) to save in a checkpoint.
+    public var position: (epoch: Int, cursor: Int, poolBatch: Int) {
+        pending.isEmpty ? (order.epoch, order.cursor, 0) : (poolEpoch, poolCursor, consumed)
+    }
+
+    /// The next batch of row indices.
+    public mutating func next() -> [Int] {
+        if poolBatches <= 1 { return (0..<batchSize).map { _ in order.next() } }
+        if pending.isEmpty { fillPool() }
+        consumed += 1
+        return pending.removeFirst()
+    }
+
+    /// The next row without consuming it, and consuming it (for packing, which fills contexts row by row).
+    public var peekRow: Int { order.peek }
+    public mutating func nextRow() -> Int { order.next() }
+
+    private mutating func fillPool() {
+        poolEpoch = order.epoch
+        poolCursor = order.cursor
+        consumed = 0
+        let rows = (0..<(batchSize * poolBatches)).map { _ in order.next() }
+        let sorted = rows.indices.sorted { (lengths[rows[$0]], $0) < (lengths[rows[$1]], $1) }.map { rows[$0] }
+        var batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<min($0 + batchSize, sorted.count)]) }
+        var rng = RandomGenerator(seed: order.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(poolEpoch) &* 1_000_003 &+ UInt64(poolCursor))
+        for i in stride(from: batches.count - 1, to: 0, by: -1) { batches.swapAt(i, rng.nextInt(below: i + 1)) }
+        pending = batches
     }
 }

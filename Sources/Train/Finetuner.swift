@@ -67,7 +67,7 @@ public final class Finetuner {
     let devRows: [EncodedRow]
     /// generate: the first dev_limit dev rows as (prompt ids, prompt text, reference completion).
     let devPrompts: [(ids: [Int32], prompt: String, reference: String)]
-    var order: RowOrder
+    var plan: BatchPlan
     var batchRNG: RandomGenerator
     var dropoutRNG: RandomGenerator
     var step = 0
@@ -243,6 +243,8 @@ public final class Finetuner {
         dropoutRNG = RandomGenerator(seed: UInt64(config.seed) &+ 2)
         finetuneState = ft
 
+        // Packed contexts are filled row by row from the epoch order; they need no length buckets.
+        let poolBatches = config.lengthBuckets && !(task == .generate && config.pack) ? BatchPlan.defaultPoolBatches : 1
         if let state = restored, let url = resumeURL {
             try CheckpointStore.load(from: url, into: model.parameters + (head?.parameters ?? []), optimizer: optimizer)
             guard ft.cursor < trainRows.count else {
@@ -251,10 +253,12 @@ public final class Finetuner {
             step = state.step
             batchRNG = state.batchRNG
             dropoutRNG = state.dropoutRNG
-            order = RowOrder(count: trainRows.count, seed: UInt64(config.seed), epoch: ft.epoch, cursor: ft.cursor)
+            plan = BatchPlan(lengths: trainRows.map(\.ids.count), batchSize: config.batchSize, poolBatches: poolBatches,
+                             seed: UInt64(config.seed), epoch: ft.epoch, cursor: ft.cursor, poolBatch: ft.poolBatch)
             resumedFrom = url.path
         } else {
-            order = RowOrder(count: trainRows.count, seed: UInt64(config.seed))
+            plan = BatchPlan(lengths: trainRows.map(\.ids.count), batchSize: config.batchSize, poolBatches: poolBatches,
+                             seed: UInt64(config.seed))
             resumedFrom = nil
         }
 
@@ -384,8 +388,7 @@ public final class Finetuner {
     /// The next training batch (consumes rows from the epoch order).
     func nextBatch() -> TaskBatch {
         if config.task == .generate && config.pack { return packedBatch() }
-        var picked: [EncodedRow] = []
-        for _ in 0..<config.batchSize { picked.append(trainRows[order.next()]) }
+        let picked = plan.next().map { trainRows[$0] }
         return config.task == .classify ? classifyBatch(picked) : generateBatch(picked)
     }
 
@@ -441,10 +444,10 @@ public final class Finetuner {
         for i in 0..<b {
             var used = 0, segment: Int32 = 0
             while true {
-                let r = trainRows[order.peek]
+                let r = trainRows[plan.peekRow]
                 let n = r.ids.count - 1
                 if used > 0 && used + n > t { break }
-                _ = order.next()
+                _ = plan.nextRow()
                 Finetuner.place(r, into: &ids, targets: &targets, at: i * t + used)
                 for j in 0..<n { segments[i * t + used + j] = segment }
                 segment += 1
@@ -552,10 +555,11 @@ public final class Finetuner {
         // Completion loss: token-weighted mean over every dev row.
         var lossSum = 0.0, count = 0
         var unusedRNG = RandomGenerator(seed: 0)
+        let byLength = devRows.sorted { $0.ids.count < $1.ids.count }  // little padding
         withoutGrad {
             var start = 0
-            while start < devRows.count {
-                let rows = Array(devRows[start..<min(start + config.batchSize, devRows.count)])
+            while start < byLength.count {
+                let rows = Array(byLength[start..<min(start + config.batchSize, byLength.count)])
                 let batch = generateBatch(rows)
                 let n = batch.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
                 if n > 0 {
@@ -590,8 +594,10 @@ public final class Finetuner {
 
     func runState() -> RunState {
         var ft = finetuneState
-        ft.epoch = order.epoch
-        ft.cursor = order.cursor
+        let p = plan.position
+        ft.epoch = p.epoch
+        ft.cursor = p.cursor
+        ft.poolBatch = p.poolBatch
         var s = RunState(kind: FinetuneState.kind(config.task), step: step, config: config.jsonObject, model: model.config,
                          tokenizer: tokenizer.jsonObject(), batchRNG: batchRNG, dropoutRNG: dropoutRNG, sampler: nil,
                          bestValLoss: nil, threads: Parallel.threadCount)

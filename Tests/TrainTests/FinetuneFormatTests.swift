@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import Data
+import Kernels
 import Train
 
 /// Input formats, answer extraction, metrics and config parsing of fine-tuning (no training).
@@ -113,5 +114,38 @@ final class FinetuneFormatTests: XCTestCase {
         XCTAssertThrowsError(try scratch.validate()) { e in XCTAssertTrue(String(describing: e).contains("--config")) }
         let json = try JSONSerialization.data(withJSONObject: c.jsonObject)
         XCTAssertGreaterThan(json.count, 0)
+    }
+
+    func testBatchPlanBucketsByLengthAndRestoresItsPosition() {
+        var rng = RandomGenerator(seed: 5)
+        let lengths = (0..<100).map { _ in 1 + rng.nextInt(below: 60) }
+        var plan = BatchPlan(lengths: lengths, batchSize: 5, poolBatches: 4, seed: 9)
+        var seen: [Int] = []
+        var positions: [(epoch: Int, cursor: Int, poolBatch: Int)] = []
+        var batches: [[Int]] = []
+        for _ in 0..<50 {
+            positions.append(plan.position)
+            let b = plan.next()
+            XCTAssertEqual(b.count, 5)
+            batches.append(b)
+            seen += b
+        }
+        XCTAssertEqual(Set(seen.prefix(100)), Set(0..<100), "each row once in the first epoch")
+        XCTAssertEqual(Set(seen.suffix(150)).count, 100)
+        // Within a pool of 20 rows, a batch holds rows of adjacent lengths: its spread is far below
+        // what random batches of this data show.
+        let spread = batches.map { b in Double(b.map { lengths[$0] }.max()! - b.map { lengths[$0] }.min()!) }
+        XCTAssertLessThan(spread.reduce(0, +) / Double(spread.count), 25)
+        // Restarting from any saved position continues with exactly the same batches.
+        for i in [0, 1, 3, 4, 7, 21, 38] {
+            let p = positions[i]
+            var restored = BatchPlan(lengths: lengths, batchSize: 5, poolBatches: 4, seed: 9, epoch: p.epoch,
+                                     cursor: p.cursor, poolBatch: p.poolBatch)
+            for j in i..<min(i + 10, batches.count) { XCTAssertEqual(restored.next(), batches[j], "batch \(j) after restoring at \(i)") }
+        }
+        // Without buckets: consecutive rows of the epoch order.
+        var plain = BatchPlan(lengths: lengths, batchSize: 5, poolBatches: 1, seed: 9)
+        var order = RowOrder(count: 100, seed: 9)
+        XCTAssertEqual(plain.next(), (0..<5).map { _ in order.next() })
     }
 }

@@ -24,6 +24,11 @@ struct BenchOptions {
     var peakGFLOPS: Double?
     /// Multiplies every case's timed step count (0.5 for a quicker run).
     var stepScale = 1.0
+    /// Overrides of a case's warm-up, timed and profiled step counts (for instruction counting under
+    /// callgrind: `--warmup 2 --steps 3 --profile-steps 0`).
+    var warmup: Int?
+    var steps: Int?
+    var profileSteps: Int?
 }
 
 /// One model to time.
@@ -106,6 +111,9 @@ func trainBenchmark(_ options: BenchOptions) {
         var args = ["train-case", c.key, "--threads", "\(options.threads)", "--peak", "\(peak)",
                     "--json", out.path]
         if options.stepScale != 1 { args += ["--step-scale", "\(options.stepScale)"] }
+        if let n = options.warmup { args += ["--warmup", "\(n)"] }
+        if let n = options.steps { args += ["--steps", "\(n)"] }
+        if let n = options.profileSteps { args += ["--profile-steps", "\(n)"] }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         p.arguments = args
@@ -173,8 +181,9 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
          (0..<(B * T)).map { _ in Int32(batchRNG.nextInt(below: g.vocabSize)) })
     }
     var stepIndex = 0
-    // The same work as Pretrainer.trainStep with gradient_accumulation_steps = 1.
-    func step() {
+    // The same work as Pretrainer.trainStep with gradient_accumulation_steps = 1. Never inlined, so
+    // callgrind can count its instructions alone (--toggle-collect='*trainCaseBenchmark*step*').
+    @inline(never) func step() {
         let batch = batches[stepIndex % batches.count]
         stepIndex += 1
         Profiler.measure(.zeroGrad) { model.zeroGrad() }
@@ -186,9 +195,10 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
         Profiler.measure(.optimizer) { optimizer.step() }
     }
 
-    let steps = max(1, Int((Double(c.steps) * options.stepScale).rounded()))
-    let profiled = max(1, Int((Double(c.profiledSteps) * options.stepScale).rounded()))
-    for _ in 0..<c.warmup { step() }
+    let steps = options.steps ?? max(1, Int((Double(c.steps) * options.stepScale).rounded()))
+    let profiled = options.profileSteps ?? max(1, Int((Double(c.profiledSteps) * options.stepScale).rounded()))
+    let warmup = options.warmup ?? c.warmup
+    for _ in 0..<warmup { step() }
     var times: [Double] = []
     let cpu0 = cpuSeconds()
     for _ in 0..<steps { times.append(seconds(step)) }
@@ -206,19 +216,36 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     let fpt = flopsPerToken(g)
     let gflops = fpt * Double(tokens) / median / 1e9
     let peak = options.peakGFLOPS ?? measureSgemmPeak()
-    let perStep = { (ns: UInt64) in Double(ns) / 1e6 / Double(profiled) }
-    let stepMs = profiledTime * 1000 / Double(profiled)
+    let perStep = { (ns: UInt64) in Double(ns) / 1e6 / Double(max(profiled, 1)) }
+    let stepMs = profiledTime * 1000 / Double(max(profiled, 1))
     let blasMs = totals.filter { $0.op == .sgemm }.reduce(0.0) { $0 + perStep($1.nanoseconds) }
 
     let params = model.parameterCount
     print("-- \(c.title): \(g.nLayer)L/\(g.nHead)H/\(g.nEmbd), block \(T), batch \(B), vocab \(g.vocabSize), dropout \(g.dropout); "
           + "\(fmt(Double(params) / 1e6, 2))M params; \(c.configPath) --")
-    print("ms/step: median \(fmt(median * 1000)), min \(fmt(times[0] * 1000)) over \(steps) steps after \(c.warmup) warm-up; "
+    print("ms/step: median \(fmt(median * 1000)), min \(fmt(times[0] * 1000)) over \(steps) steps after \(warmup) warm-up; "
           + "CPU \(fmt(cpuPerStep * 1000)) ms/step (user+sys, all threads)")
     print("tokens/s \(fmt(Double(tokens) / median, 0)) | \(fmt(gflops)) GFLOP/s at \(fmt(fpt / 1e6, 2)) MFLOP/token "
           + "(6N + 12·L·C·T) | MFU \(fmt(100 * gflops / peak, 1))% of \(fmt(peak)) GFLOP/s | peak RSS \(fmt(rss, 1)) MiB")
+    if profiled > 0 { printProfile(totals, profiled: profiled, stepMs: stepMs) }
+
+    let r = TrainResult(key: c.key, title: c.title, threads: options.threads, params: params, tokensPerStep: tokens,
+                        flopsPerToken: fpt, msPerStep: median * 1000, minMsPerStep: times[0] * 1000,
+                        cpuMsPerStep: cpuPerStep * 1000, tokensPerSecond: Double(tokens) / median,
+                        gflops: gflops, peakGFLOPS: peak, mfu: gflops / peak, peakRSSMiB: rss,
+                        blasShare: profiled > 0 ? blasMs / stepMs : 0)
+    if let path = options.jsonPath {
+        try JSONEncoder().encode(r).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// The per-op table: forward and backward wall time per step, the optimiser's phases, and the BLAS share.
+func printProfile(_ totals: [ProfileTotal], profiled: Int, stepMs: Double) {
+    let perStep = { (ns: UInt64) in Double(ns) / 1e6 / Double(profiled) }
+    let blasMs = totals.filter { $0.op == .sgemm }.reduce(0.0) { $0 + perStep($1.nanoseconds) }
     print("per-op wall time (ms/step over \(profiled) profiled steps of \(fmt(stepMs)) ms; profiling on):")
-    print(pad("  op", 20) + lpad("forward", 9) + lpad("backward", 10) + lpad("total", 9) + lpad("share", 8))
+    print(pad("  op", 20) + lpad("forward", 9) + lpad("backward", 10) + lpad("total", 9) + lpad("share", 8)
+          + "   (optimiser phases: forward column)")
     var accounted = 0.0
     var rows: [(String, Double, Double)] = []
     for op in ProfiledOp.allCases where op != .sgemm {
@@ -236,15 +263,6 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
           + lpad(fmt(100 * rest / stepMs, 1) + "%", 8))
     print("  BLAS share: sgemm from linear/matmul \(fmt(blasMs, 2)) ms/step = \(fmt(100 * blasMs / stepMs, 1))% "
           + "(attention's per-head products count as attention)")
-
-    let r = TrainResult(key: c.key, title: c.title, threads: options.threads, params: params, tokensPerStep: tokens,
-                        flopsPerToken: fpt, msPerStep: median * 1000, minMsPerStep: times[0] * 1000,
-                        cpuMsPerStep: cpuPerStep * 1000, tokensPerSecond: Double(tokens) / median,
-                        gflops: gflops, peakGFLOPS: peak, mfu: gflops / peak, peakRSSMiB: rss,
-                        blasShare: blasMs / stepMs)
-    if let path = options.jsonPath {
-        try JSONEncoder().encode(r).write(to: URL(fileURLWithPath: path))
-    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -1,6 +1,6 @@
 // `make bench`: kernel and training benchmarks, each reported beside a baseline measured in the
 // same run (raw sgemm, memcpy, the sgemm peak), so the ratios hold whatever the machine is doing.
-// Usage: Benchmarks [--threads N] [--json FILE] [--step-scale X] [section ...]
+// Usage: Benchmarks [--threads N] [--json FILE] [--step-scale X] [--warmup N] [--steps N] [--profile-steps N] [section ...]
 //   sections: matmul, elementwise, train, sample, bpe (default: all of them in that order)
 import Foundation
 import Kernels
@@ -34,6 +34,10 @@ while let arg = argv.popFirst() {
         let v = value()
         guard let s = Double(v), s > 0 else { usageError("--step-scale expects a positive number, got \"\(v)\"") }
         options.stepScale = s
+    case "--warmup", "--steps", "--profile-steps":
+        let v = value()
+        guard let n = Int(v), n >= 0 else { usageError("\(arg) expects a non-negative integer, got \"\(v)\"") }
+        if arg == "--warmup" { options.warmup = n } else if arg == "--steps" { options.steps = max(1, n) } else { options.profileSteps = n }
     case "train-case": sections.append("train-case:" + value())
     default: sections.append(arg)
     }

@@ -39,3 +39,28 @@ demo: build data
 
 clean:
 	rm -rf .build
+
+# Fine-tuning demo (GPT-1's recipe at toy scale, about 10 minutes on 2 cores): a byte-level BPE
+# tokenizer and a small GPT pretrained on the SST-2 training sentences as unlabelled text (reused
+# when already there), then fine-tuned to classify sentiment (classifier on the extract token plus
+# 0.5 x the LM loss), and the best checkpoint evaluated on the dev set (majority class: 50.9%).
+# demo-finetune-ablations repeats the fine-tuning with --lm-weight 0 and without pretraining.
+SST2 := ../shared/data/sst2
+SST2_FINETUNE := --task classify --train $(SST2)/train.jsonl --dev $(SST2)/dev.jsonl \
+	--max-iters 2500 --eval-interval 500 --learning-rate 5e-4 --set warmup_iters=50 --set log_interval=100
+
+.PHONY: demo-finetune demo-finetune-ablations
+
+data/sst2_bpe/manifest.json: | build
+	$(BIN) prepare --input $(SST2)/train.jsonl --tokenizer bpe:4096 --out data/sst2_bpe --overwrite
+
+demo-finetune: build data/sst2_bpe/manifest.json
+	$(BIN) pretrain --config configs/sst2-bpe-cpu.json --out checkpoints/sst2-bpe-cpu --resume auto
+	$(BIN) finetune --init checkpoints/sst2-bpe-cpu $(SST2_FINETUNE) --out checkpoints/sst2-classify --resume auto
+	$(BIN) eval --checkpoint checkpoints/sst2-classify/best --task classify --dev $(SST2)/dev.jsonl
+
+demo-finetune-ablations: demo-finetune
+	$(BIN) finetune --init checkpoints/sst2-bpe-cpu $(SST2_FINETUNE) --lm-weight 0 --out checkpoints/sst2-classify-lm0 --resume auto
+	$(BIN) eval --checkpoint checkpoints/sst2-classify-lm0/best --task classify --dev $(SST2)/dev.jsonl
+	$(BIN) finetune --init scratch --config configs/sst2-bpe-cpu.json $(SST2_FINETUNE) --out checkpoints/sst2-classify-scratch --resume auto
+	$(BIN) eval --checkpoint checkpoints/sst2-classify-scratch/best --task classify --dev $(SST2)/dev.jsonl

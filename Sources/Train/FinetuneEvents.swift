@@ -14,7 +14,8 @@ public struct FinetuneSummary {
     public var devRows: Int
     /// classify: the label map (index = classifier output).
     public var labels: [String]
-    /// Ids appended to the base vocabulary, by name ("start", "delimiter", "extract", "end").
+    /// The task tokens by name: "start", "delimiter", "extract" (ids appended to the base vocabulary)
+    /// or "end" (the tokenizer's end-of-text token, or an appended id when it has none).
     public var addedTokens: [String: Int32]
     public var startStep: Int
     public var resumedFrom: String?

@@ -50,7 +50,7 @@ final class TrainingRenderer {
                                  s.trainRows, s.devRows))
             if !s.labels.isEmpty { Terminal.line("labels: " + s.labels.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
             if !s.addedTokens.isEmpty {
-                Terminal.line("added tokens: " + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                Terminal.line("task tokens: " + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
         case let .taskEval(e):

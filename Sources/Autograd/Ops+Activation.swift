@@ -10,7 +10,8 @@ public func gelu(_ x: Tensor) -> Tensor {
     let out = Tensor(uninitialized: x.shape)
     geluForward(out.data, x.data, count: x.count)
     Tape.record(out, inputs: [x], op: .gelu) { g in
-        geluBackward(x.gradPointer(), x.data, g.data, count: x.count)
+        let (dx, accumulate) = x.gradForWrite()
+        geluBackward(dx, x.data, g.data, count: x.count, accumulate: accumulate)
     }
     return out
 }

@@ -26,7 +26,9 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
     Tape.record(out, inputs: [a, b], op: .elementwise) { g in
         if a.requiresGrad {
             switch kind {
-            case .add, .sub: axpy(a.gradPointer(), g.data, count: a.count)
+            case .add, .sub:
+                let (da, accumulate) = a.gradForWrite()
+                axpyOrAssign(da, g.data, count: a.count, accumulate: accumulate)
             case .mul:
                 // d(a·b)/da = b (broadcast): da += g · b
                 let da = a.gradPointer()
@@ -39,12 +41,16 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
             }
         }
         if b.requiresGrad {
+            if !bc && kind != .mul {
+                let (db, accumulate) = b.gradForWrite()
+                axpyOrAssign(db, g.data, count: b.count, alpha: kind == .sub ? -1 : 1, accumulate: accumulate)
+                return
+            }
             let db = b.gradPointer()
             let sign: Float = kind == .sub ? -1 : 1
             switch kind {
             case .add, .sub:
-                if !bc { axpy(db, g.data, count: b.count, alpha: sign) }
-                else if cols == 1 { db[0] += sign * Float(sumDouble(g.data, count: g.count)) }
+                if cols == 1 { db[0] += sign * Float(sumDouble(g.data, count: g.count)) }
                 else { addColumnSums(db, g.data, rows: rows, cols: cols, alpha: sign) }
             case .mul:
                 if !bc { addProduct(db, g.data, a.data, count: b.count) }
@@ -69,7 +75,10 @@ public func affine(_ a: Tensor, scale: Float, shift: Float = 0) -> Tensor {
     defer { Profiler.stop(.elementwise, since: t0) }
     let out = Tensor(uninitialized: a.shape)
     scaleShift(out.data, a.data, count: a.count, scale: scale, shift: shift)
-    Tape.record(out, inputs: [a], op: .elementwise) { g in axpy(a.gradPointer(), g.data, count: a.count, alpha: scale) }
+    Tape.record(out, inputs: [a], op: .elementwise) { g in
+        let (da, accumulate) = a.gradForWrite()
+        axpyOrAssign(da, g.data, count: a.count, alpha: scale, accumulate: accumulate)
+    }
     return out
 }
 

@@ -17,7 +17,8 @@ public func dropout(_ x: Tensor, p: Float, training: Bool, rng: inout RandomGene
     }
     Tape.record(out, inputs: [x], op: .dropout) { g in
         mask.withUnsafeBufferPointer { m in
-            dropoutBackward(x.gradPointer(), g.data, mask: m.baseAddress!, count: x.count, p: p)
+            let (dx, accumulate) = x.gradForWrite()
+            dropoutBackward(dx, g.data, mask: m.baseAddress!, count: x.count, p: p, accumulate: accumulate)
         }
     }
     return out

@@ -29,8 +29,9 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
     Tape.record(out, inputs: [logits], op: .crossEntropy) { g in
         let scale = g.data[0] / Float(count)
         targets.withUnsafeBufferPointer { t in
-            crossEntropyBackward(dlogits: logits.gradPointer(), logits: logits.data, lse: lse.data,
-                                 targets: t.baseAddress!, scale: scale, rows: rows, vocab: v, ignoreIndex: ignoreIndex)
+            let (d, accumulate) = logits.gradForWrite()
+            crossEntropyBackward(dlogits: d, logits: logits.data, lse: lse.data, targets: t.baseAddress!,
+                                 scale: scale, rows: rows, vocab: v, ignoreIndex: ignoreIndex, accumulate: accumulate)
         }
     }
     return out

@@ -44,22 +44,25 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
     Tape.record(out, inputs: [a, b], op: .matmul) { g in
         let m = s.m, n = s.n, k = s.k
         if a.requiresGrad {
-            let da = a.gradPointer()
+            // Every element of dA is written once (one product per batch entry), so a fresh gradient
+            // buffer is stored into (beta 0) rather than zero-filled and added to.
+            let (da, accumulate) = a.gradForWrite()
+            let beta: Float = accumulate ? 1 : 0
             // d op(A) = dC · op(B)ᵀ ; stored dA is that, or its transpose when transA.
             if !transA {
                 if sharedB {
                     sgemm(transA: false, transB: !transB, m: batch * m, n: k, k: n,
-                          a: g.data, lda: n, b: b.data, ldb: s.bCols, beta: 1, c: da, ldc: s.aCols)
+                          a: g.data, lda: n, b: b.data, ldb: s.bCols, beta: beta, c: da, ldc: s.aCols)
                 } else {
                     sgemmStridedBatched(batch: batch, transA: false, transB: !transB, m: m, n: k, k: n,
                                         a: g.data, lda: n, strideA: sc, b: b.data, ldb: s.bCols, strideB: sb,
-                                        beta: 1, c: da, ldc: s.aCols, strideC: sa)
+                                        beta: beta, c: da, ldc: s.aCols, strideC: sa)
                 }
             } else {
                 // dA (K, M) = op(B) · dCᵀ
                 sgemmStridedBatched(batch: batch, transA: transB, transB: true, m: k, n: m, k: n,
                                     a: b.data, lda: s.bCols, strideA: sb, b: g.data, ldb: n, strideB: sc,
-                                    beta: 1, c: da, ldc: s.aCols, strideC: sa)
+                                    beta: beta, c: da, ldc: s.aCols, strideC: sa)
             }
         }
         if b.requiresGrad {
@@ -107,8 +110,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
           beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
     Tape.record(out, inputs: bias.map { [x, weight, $0] } ?? [x, weight], op: .linear) { g in
         if x.requiresGrad {  // dx (rows, in) += dy · W
+            let (dx, accumulate) = x.gradForWrite()
             sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
-                  beta: 1, c: x.gradPointer(), ldc: inF)
+                  beta: accumulate ? 1 : 0, c: dx, ldc: inF)
         }
         if weight.requiresGrad {  // dW (out, in) += dyᵀ · x
             sgemm(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF,

@@ -24,11 +24,13 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
     if let bias { inputs.append(bias) }
     Tape.record(out, inputs: inputs, op: .layerNorm) { g in
         let scratch = Tensor(uninitialized: [layerNormBackwardScratchCount(rows: rows, channels: c)])
-        layerNormBackward(dinp: x.requiresGrad ? x.gradPointer() : nil,
+        let dx = x.requiresGrad ? x.gradForWrite() : nil
+        layerNormBackward(dinp: dx?.pointer,
                           dweight: weight.flatMap { $0.requiresGrad ? $0.gradPointer() : nil },
                           dbias: bias.flatMap { $0.requiresGrad ? $0.gradPointer() : nil },
                           scratch: scratch.data, dout: g.data, inp: x.data, weight: weight?.data,
-                          mean: mean.data, rstd: rstd.data, rows: rows, channels: c)
+                          mean: mean.data, rstd: rstd.data, rows: rows, channels: c,
+                          accumulateInput: dx?.accumulate ?? true)
     }
     return out
 }

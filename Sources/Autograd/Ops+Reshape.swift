@@ -15,7 +15,10 @@ extension Tensor {
         }
         precondition(shape.reduce(1, *) == count, "reshape: \(self.shape) (\(count) elements) cannot become \(newShape)")
         let out = Tensor(shape: shape, storage: storage, offset: offset)
-        Tape.record(out, inputs: [self], op: .reshape) { g in axpy(self.gradPointer(), g.data, count: self.count) }
+        Tape.record(out, inputs: [self], op: .reshape) { g in
+            let (d, accumulate) = self.gradForWrite()
+            axpyOrAssign(d, g.data, count: self.count, accumulate: accumulate)
+        }
         return out
     }
 }

@@ -114,6 +114,18 @@ public final class Tensor {
         return g.data
     }
 
+    /// The gradient buffer for a backward that writes every one of its `count` elements, and whether
+    /// that backward must add to it. With no gradient yet, the buffer is allocated without zero-filling
+    /// and `accumulate` is false: the caller stores its values (as if adding them to zeros), which
+    /// saves the zero-fill and a read of the buffer on the common single-consumer path.
+    @inline(__always)
+    public func gradForWrite() -> (pointer: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let g = grad { return (g.data, true) }
+        let g = Tensor(uninitialized: shape)
+        grad = g
+        return (g.data, false)
+    }
+
     /// Sets the gradient to zero, keeping its buffer (it may live in a gradient arena).
     public func zeroGrad() {
         if let g = grad { g.data.update(repeating: 0, count: g.count) }

@@ -22,26 +22,31 @@ public func crossEntropyForward(losses: UnsafeMutablePointer<Float>, lse: Unsafe
     }
 }
 
-/// dlogits (N, V) += scale·(softmax(logits) − onehot(targets)) on non-ignored rows.
+/// dlogits (N, V) += scale·(softmax(logits) − onehot(targets)) on non-ignored rows. With
+/// `accumulate` false the rows are stored instead (ignored rows become 0).
 /// Differentiates `loss[r] = lse[r] − logits[r, target[r]]`, each loss weighted by `scale`.
 public func crossEntropyBackward(dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>,
                                  lse: UnsafePointer<Float>, targets: UnsafePointer<Int32>, scale: Float,
-                                 rows: Int, vocab v: Int, ignoreIndex: Int32 = -1) {
+                                 rows: Int, vocab v: Int, ignoreIndex: Int32 = -1, accumulate: Bool = true) {
     Parallel.forRanges(rows, costPerItem: v * 2) { range in
         for r in range {
             let t = targets[r]
-            if t == ignoreIndex { continue }
             let x = logits + r * v, d = dlogits + r * v
+            if t == ignoreIndex {
+                if !accumulate { d.update(repeating: 0, count: v) }
+                continue
+            }
             let shift = lse[r]
             var j = 0
             while j + 16 <= v {
-                store16(load16(d + j) + scale * fastExp(load16(x + j) - shift), d + j)
+                let g = scale * fastExp(load16(x + j) - shift)
+                store16(accumulate ? load16(d + j) + g : g, d + j)
                 j += 16
             }
             if j < v {
                 let n = v - j
-                let e = fastExp(loadPartial16(x + j, count: n) - shift)
-                storePartial16(loadPartial16(d + j, count: n) + scale * e, d + j, count: n)
+                let g = scale * fastExp(loadPartial16(x + j, count: n) - shift)
+                storePartial16(accumulate ? loadPartial16(d + j, count: n) + g : g, d + j, count: n)
             }
             d[Int(t)] -= scale
         }

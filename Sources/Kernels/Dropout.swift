@@ -72,9 +72,10 @@ public func dropoutForward(_ out: UnsafeMutablePointer<Float>, mask: UnsafeMutab
     }
 }
 
-/// dinp (N) += dout·mask/(1 − p). Differentiates `out = inp·mask/(1 − p)` of dropoutForward.
+/// dinp (N) += dout·mask/(1 − p) (or = when `accumulate` is false). Differentiates
+/// `out = inp·mask/(1 − p)` of dropoutForward.
 public func dropoutBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                            mask: UnsafePointer<UInt64>, count: Int, p: Float) {
+                            mask: UnsafePointer<UInt64>, count: Int, p: Float, accumulate: Bool = true) {
     let scale: Float = p < 1 ? 1 / (1 - p) : 0
     let words = dropoutMaskWords(count: count)
     Parallel.forRanges(words, costPerItem: 64, minWork: 1 << 15) { range in
@@ -84,10 +85,13 @@ public func dropoutBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafeP
             if n == 64 {
                 for j in stride(from: 0, to: 64, by: 16) {
                     let g = masked(load16(dy + j) * scale, laneBits(word, from: j))
-                    store16(load16(dx + j) + g, dx + j)
+                    store16(accumulate ? load16(dx + j) + g : g, dx + j)
                 }
             } else {
-                for j in 0..<n where (word >> UInt64(j)) & 1 != 0 { dx[j] += dy[j] * scale }
+                for j in 0..<n {
+                    let g: Float = (word >> UInt64(j)) & 1 != 0 ? dy[j] * scale : 0
+                    dx[j] = accumulate ? dx[j] + g : g
+                }
             }
         }
     }

@@ -43,6 +43,16 @@ public func axpy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
     }
 }
 
+/// dst[i] += alpha * src[i], or dst[i] = alpha * src[i] when `accumulate` is false (a gradient
+/// buffer that was not zero-filled).
+@inline(__always)
+public func axpyOrAssign(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int,
+                         alpha: Float = 1, accumulate: Bool) {
+    if accumulate { axpy(dst, src, count: count, alpha: alpha) }
+    else if alpha == 1 { dst.update(from: src, count: count) }
+    else { scaleShift(dst, src, count: count, scale: alpha, shift: 0) }
+}
+
 /// dst[i] += alpha * a[i] * b[i]
 @inline(__always)
 public func addProduct(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,

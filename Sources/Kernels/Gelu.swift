@@ -20,7 +20,7 @@ private func geluExpMinus2u(_ x: SIMD16<Float>) -> SIMD16<Float> {
 @inline(__always)
 private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + geluExpMinus2u(x)) }
 
-@inline(__always)
+@_transparent
 private func geluDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let e = geluExpMinus2u(x)
     let s = 1 / (1 + e)
@@ -38,20 +38,22 @@ public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
     }
 }
 
-/// dinp (N) += gelu'(inp) · dout. Differentiates `out = x·σ(2u)` of geluForward.
+/// dinp (N) += gelu'(inp) · dout (or = when `accumulate` is false). Differentiates `out = x·σ(2u)`
+/// of geluForward.
 public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
-                         count: Int) {
+                         count: Int, accumulate: Bool = true) {
     Parallel.forRanges(count, minWork: 1 << 15) { range in
         var i = range.lowerBound
         let end = range.upperBound
         while i + 16 <= end {
-            store16(load16(dinp + i) + geluDerivative(load16(inp + i)) * load16(dout + i), dinp + i)
+            let d = geluDerivative(load16(inp + i)) * load16(dout + i)
+            store16(accumulate ? load16(dinp + i) + d : d, dinp + i)
             i += 16
         }
         if i < end {
             let n = end - i
-            let d = loadPartial16(dinp + i, count: n) + geluDerivative(loadPartial16(inp + i, count: n)) * loadPartial16(dout + i, count: n)
-            storePartial16(d, dinp + i, count: n)
+            let d = geluDerivative(loadPartial16(inp + i, count: n)) * loadPartial16(dout + i, count: n)
+            storePartial16(accumulate ? loadPartial16(dinp + i, count: n) + d : d, dinp + i, count: n)
         }
     }
 }

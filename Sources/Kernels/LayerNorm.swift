@@ -65,13 +65,15 @@ public func layerNormForward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMut
     }
 }
 
-/// dinp (N, C) += ∂L/∂inp; dweight (C) += Σ n·dout and dbias (C) += Σ dout when given.
+/// dinp (N, C) += ∂L/∂inp (stored instead when `accumulateInput` is false); dweight (C) += Σ n·dout
+/// and dbias (C) += Σ dout when given.
 /// Differentiates `out = (x − mean)·rstd·weight + bias` with mean and rstd saved by the forward.
 /// `scratch` holds layerNormBackwardScratchCount(rows:channels:) floats (contents are overwritten).
 public func layerNormBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
                               dbias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
                               dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
-                              mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, channels c: Int) {
+                              mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, channels c: Int,
+                              accumulateInput: Bool = true) {
     guard rows > 0, c > 0 else { return }
     let chunks = min(rows, layerNormBackwardChunks)
     let wantParams = dweight != nil || dbias != nil
@@ -110,24 +112,28 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>?, dweight: Unsaf
                 j = 0
                 if let dinp {
                     let dx = dinp + r * c
-                    // dx += rstd·(g − mean(g) − n·mean(g·n))
+                    // dx += rstd·(g − mean(g) − n·mean(g·n)); without accumulation dx is stored
+                    // (a fresh buffer may hold anything, even NaN, so it is never read then).
                     if let w = weight {
                         while j + 16 <= c {
                             let n = (load16(x + j) - m) * s
                             let g = load16(w + j) * load16(dy + j)
-                            store16(load16(dx + j) + s * (g - gMean - n * gnMean), dx + j)
+                            let d = s * (g - gMean - n * gnMean)
+                            store16(accumulateInput ? load16(dx + j) + d : d, dx + j)
                             j += 16
                         }
                     } else {
                         while j + 16 <= c {
                             let n = (load16(x + j) - m) * s
-                            store16(load16(dx + j) + s * (load16(dy + j) - gMean - n * gnMean), dx + j)
+                            let d = s * (load16(dy + j) - gMean - n * gnMean)
+                            store16(accumulateInput ? load16(dx + j) + d : d, dx + j)
                             j += 16
                         }
                     }
                     while j < c {
                         let n = (x[j] - m) * s
-                        dx[j] += s * ((weight?[j] ?? 1) * dy[j] - gMean - n * gnMean)
+                        let d = s * ((weight?[j] ?? 1) * dy[j] - gMean - n * gnMean)
+                        dx[j] = accumulateInput ? dx[j] + d : d
                         j += 1
                     }
                 }

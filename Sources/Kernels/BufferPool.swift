@@ -4,8 +4,10 @@
 // on first touch, and unmapped when freed. With it, a step reuses the previous step's buffers.
 // Size classes: counts are rounded up to 8 classes per power of two (at most 12.5% slack, and the slack
 // of a large buffer is never touched, so it never becomes resident). Small buffers (< 4096 floats)
-// bypass the cache: malloc serves them well. Idle buffers are capped at `capacityBytes`; beyond that a
-// freed buffer goes straight back to the system. Thread-safe (one mutex around the free lists).
+// bypass the cache: malloc serves them well. Idle bytes are capped (by default at the larger of 256 MiB
+// and the most bytes ever handed out at once, so a model whose step needs gigabytes keeps them, and a
+// workload whose shapes drift cannot hoard more than its own peak); beyond the cap a freed buffer goes
+// straight back to the system. Thread-safe (one mutex around the free lists).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,15 +16,22 @@ public enum BufferPool {
     /// Counts below this many floats are not cached.
     public static let minimumCount = 4096
 
-    /// Most bytes kept idle for reuse (default 1 GiB). Lowering it frees idle buffers at once.
-    public static var capacityBytes: Int {
-        get { lock(); defer { unlock() }; return capacity }
+    /// Floor of the default cap on idle bytes.
+    public static let defaultMinimumCapacity = 256 << 20
+
+    /// A fixed cap on idle bytes, or nil (the default) for max(256 MiB, peak bytes in use).
+    /// Setting a lower cap frees idle buffers at once.
+    public static var capacityBytes: Int? {
+        get { lock(); defer { unlock() }; return fixedCapacity }
         set {
             lock(); defer { unlock() }
-            capacity = max(0, newValue)
-            trimLocked(to: capacity)
+            fixedCapacity = newValue.map { max(0, $0) }
+            trimLocked(to: capacityLocked)
         }
     }
+
+    /// The most bytes of cached-size buffers handed out at once so far.
+    public static var peakBytesInUse: Int { lock(); defer { unlock() }; return peakLive }
 
     /// Bytes currently held idle.
     public static var idleBytes: Int { lock(); defer { unlock() }; return idle }
@@ -47,9 +56,12 @@ public enum BufferPool {
     public static func take(_ count: Int, zeroed: Bool) -> UnsafeMutablePointer<Float> {
         let cls = classCount(count)
         if cls >= minimumCount {
+            let bytes = cls * MemoryLayout<Float>.stride
             lock()
             let p = free[cls]?.popLast()
-            if p != nil { idle -= cls * MemoryLayout<Float>.stride }
+            if p != nil { idle -= bytes }
+            live += bytes
+            if live > peakLive { peakLive = live }
             unlock()
             if let p {
                 if zeroed { p.update(repeating: 0, count: max(count, 1)) }
@@ -65,7 +77,8 @@ public enum BufferPool {
         let bytes = cls * MemoryLayout<Float>.stride
         if cls >= minimumCount {
             lock()
-            if idle + bytes <= capacity {
+            live -= bytes
+            if idle + bytes <= capacityLocked {
                 free[cls, default: []].append(p)
                 idle += bytes
                 unlock()
@@ -80,7 +93,11 @@ public enum BufferPool {
 
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     nonisolated(unsafe) private static var idle = 0
-    nonisolated(unsafe) private static var capacity = 1 << 30
+    nonisolated(unsafe) private static var live = 0
+    nonisolated(unsafe) private static var peakLive = 0
+    nonisolated(unsafe) private static var fixedCapacity: Int? = nil
+
+    private static var capacityLocked: Int { fixedCapacity ?? max(defaultMinimumCapacity, peakLive) }
     nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(m, nil)

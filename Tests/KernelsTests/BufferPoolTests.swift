@@ -4,7 +4,7 @@ import Kernels
 
 final class BufferPoolTests: XCTestCase {
     override func tearDown() {
-        BufferPool.capacityBytes = 1 << 30
+        BufferPool.capacityBytes = nil
         super.tearDown()
     }
 
@@ -51,6 +51,19 @@ final class BufferPoolTests: XCTestCase {
         XCTAssertEqual(BufferPool.idleBytes, BufferPool.classCount(20_000) * 4)
         BufferPool.capacityBytes = 0        // lowering the cap frees what is idle
         XCTAssertEqual(BufferPool.idleBytes, 0)
+    }
+
+    func testDefaultCapFollowsPeakUse() {
+        BufferPool.drain()
+        BufferPool.capacityBytes = nil
+        // Hand out more than the default floor at once: all of it may then be kept idle.
+        let count = 40 << 20  // 160 MiB per buffer
+        let a = BufferPool.take(count, zeroed: false), b = BufferPool.take(count, zeroed: false)
+        XCTAssertGreaterThanOrEqual(BufferPool.peakBytesInUse, 2 * count * 4)
+        BufferPool.give(a, count: count)
+        BufferPool.give(b, count: count)
+        XCTAssertEqual(BufferPool.idleBytes, 2 * BufferPool.classCount(count) * 4)
+        BufferPool.drain()
     }
 
     func testSmallBuffersBypassThePool() {

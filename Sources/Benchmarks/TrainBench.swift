@@ -29,6 +29,8 @@ struct BenchOptions {
     var warmup: Int?
     var steps: Int?
     var profileSteps: Int?
+    /// Let OpenBLAS thread each product instead of sgemm's own split (for comparing the two).
+    var blasThreads = false
 }
 
 /// One model to time.
@@ -114,6 +116,7 @@ func trainBenchmark(_ options: BenchOptions) {
         if let n = options.warmup { args += ["--warmup", "\(n)"] }
         if let n = options.steps { args += ["--steps", "\(n)"] }
         if let n = options.profileSteps { args += ["--profile-steps", "\(n)"] }
+        if options.blasThreads { args.append("--blas-threads") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         p.arguments = args
@@ -170,6 +173,7 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
         throw BenchError("unknown training case \"\(key)\" (expected: \(TrainCase.all.map(\.key).joined(separator: ", ")))")
     }
     Parallel.setThreadCount(options.threads)
+    Parallel.setGemmUsesBLASThreads(options.blasThreads)
     let (g, t) = try loadCase(c)
     let B = t.batchSize, T = g.blockSize
     let model = GPT(config: g, seed: UInt64(t.seed))

@@ -1,7 +1,8 @@
 // `make bench`: kernel and training benchmarks, each reported beside a baseline measured in the
 // same run (raw sgemm, memcpy, the sgemm peak), so the ratios hold whatever the machine is doing.
-// Usage: Benchmarks [--threads N] [--json FILE] [--step-scale X] [--warmup N] [--steps N] [--profile-steps N] [section ...]
-//   sections: matmul, elementwise, train, sample, bpe (default: all of them in that order)
+// Usage: Benchmarks [--threads N] [--json FILE] [--step-scale X] [--warmup N] [--steps N] [--profile-steps N]
+//                   [--blas-threads] [section ...]
+//   sections: matmul, elementwise, gemm-threads, train, sample, bpe (default: all, in that order)
 import Foundation
 import Kernels
 
@@ -38,11 +39,12 @@ while let arg = argv.popFirst() {
         let v = value()
         guard let n = Int(v), n >= 0 else { usageError("\(arg) expects a non-negative integer, got \"\(v)\"") }
         if arg == "--warmup" { options.warmup = n } else if arg == "--steps" { options.steps = max(1, n) } else { options.profileSteps = n }
+    case "--blas-threads": options.blasThreads = true
     case "train-case": sections.append("train-case:" + value())
     default: sections.append(arg)
     }
 }
-let known = ["matmul", "elementwise", "train", "sample", "bpe"]
+let known = ["matmul", "elementwise", "gemm-threads", "train", "sample", "bpe"]
 if sections.isEmpty { sections = known }
 let isChild = sections.contains { $0.hasPrefix("train-case:") }
 if !isChild { print("OpenBLAS core: \(BLASCore.name); \(BLASCore.configuration)") }
@@ -50,6 +52,7 @@ for section in sections {
     switch section {
     case "matmul": Parallel.setThreadCount(options.threads); matmulBenchmark()
     case "elementwise": Parallel.setThreadCount(options.threads); elementwiseBenchmark()
+    case "gemm-threads": gemmThreadsBenchmark(options)
     case "train": trainBenchmark(options)
     case "sample": samplingBenchmark(options)
     case "bpe": bpeBenchmark(options)

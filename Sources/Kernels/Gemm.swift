@@ -3,8 +3,15 @@
 // Every matrix product in TinyGPT goes through these two functions.
 import COpenBLAS
 
+/// Products with fewer multiply-adds (M·N·K) than this run on one thread: below it, waking a second
+/// thread costs about as much as it saves (see `Benchmarks gemm-threads`).
+nonisolated(unsafe) public var sgemmSplitMinimumMNK = 1 << 20
+
 /// C = alpha·op(A)·op(B) + beta·C, all row-major. `lda`, `ldb`, `ldc` are row strides of the stored
-/// matrices (A is stored M×K, or K×M when `transA`).
+/// matrices (A is stored M×K, or K×M when `transA`). Large products are split into one block of rows
+/// (or, when C is wider than tall, of columns) of C per thread, each computed by single-threaded
+/// OpenBLAS; the blocks depend only on the shape and the thread count, so results are reproducible
+/// at a given thread count.
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -17,9 +24,59 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
         return
     }
     let t0 = Profiler.blasSuspended == 0 ? Profiler.start() : 0
+    let threads = Parallel.threadCount
+    if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0 && m * n * k >= sgemmSplitMinimumMNK {
+        sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+    } else {
+        blasSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+    Profiler.stop(.sgemm, since: t0)
+}
+
+@inline(__always)
+private func blasSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    Profiler.stop(.sgemm, since: t0)
+}
+
+/// Block boundaries are multiples of this many rows or columns (whole micro-kernel tiles).
+private let sgemmSplitGranule = 16
+
+/// C split along its longer side into `threads` blocks of whole granules, one per thread.
+private func sgemmSplit(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+    let byRows = m >= n
+    let extent = byRows ? m : n
+    let granules = (extent + sgemmSplitGranule - 1) / sgemmSplitGranule
+    let parts = min(threads, granules)
+    if parts <= 1 {
+        blasSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    Parallel.forRanges(parts, minWork: 0) { range in
+        for part in range {
+            let g = Parallel.chunkRange(part, of: parts, count: granules)
+            let lo = g.lowerBound * sgemmSplitGranule, hi = min(extent, g.upperBound * sgemmSplitGranule)
+            if lo >= hi { continue }
+            if byRows {
+                // Rows lo..<hi of C need rows lo..<hi of op(A): stored rows, or stored columns when transA.
+                blasSgemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
+                          a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                // Columns lo..<hi of C need columns lo..<hi of op(B): stored columns, or rows when transB.
+                blasSgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha,
+                          a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb,
+                          beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
 }
 
 /// `batch` independent products C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i], the i-th matrices

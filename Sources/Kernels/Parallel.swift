@@ -1,20 +1,39 @@
 // Fixed-partition parallel loops over rows, and the thread-count controls for our loops and OpenBLAS.
 // Work is split into contiguous chunks whose boundaries depend only on the item count and the
 // configured thread count, so a computation is bitwise reproducible at a given thread count.
+// OpenBLAS itself runs on one thread: sgemm (Gemm.swift) splits large products over our threads,
+// which for the small products of CPU-sized models is faster than OpenBLAS's own threading and
+// never nests threads inside our loops.
 import COpenBLAS
 import Dispatch
 import Foundation
 
 public enum Parallel {
-    /// Threads used by our own loops. Defaults to the machine's active cores.
-    nonisolated(unsafe) public private(set) static var threadCount: Int =
-        max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads used by our own loops and by sgemm's split. Defaults to the machine's active cores.
+    /// (Its first use also puts OpenBLAS on one thread; see `gemmUsesBLASThreads`.)
+    nonisolated(unsafe) public private(set) static var threadCount: Int = {
+        openblas_set_num_threads(1)
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
-    /// Sets the thread count for our loops and for OpenBLAS together.
+    /// When true, sgemm hands whole products to OpenBLAS running on `threadCount` threads instead of
+    /// splitting them over our own threads with single-threaded OpenBLAS inside (for comparing the two).
+    nonisolated(unsafe) public private(set) static var gemmUsesBLASThreads = false
+
+    /// Above 0 while `forRanges` runs chunks on several threads: code inside must not start more.
+    nonisolated(unsafe) public private(set) static var parallelDepth = 0
+
+    /// Sets the thread count for our loops and sgemm's split (OpenBLAS stays on one thread).
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "Parallel.setThreadCount: thread count must be >= 1, got \(n)")
         threadCount = n
-        setBLASThreads(n)
+        setBLASThreads(gemmUsesBLASThreads ? n : 1)
+    }
+
+    /// Chooses who threads matrix products (see `gemmUsesBLASThreads`).
+    public static func setGemmUsesBLASThreads(_ on: Bool) {
+        gemmUsesBLASThreads = on
+        setBLASThreads(on ? threadCount : 1)
     }
 
     /// Sets only OpenBLAS's thread count (for measuring per-call threading).
@@ -36,6 +55,8 @@ public enum Parallel {
             return
         }
         let chunks = min(threads, count)
+        parallelDepth += 1
+        defer { parallelDepth -= 1 }
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             body(chunkRange(chunk, of: chunks, count: count))
         }

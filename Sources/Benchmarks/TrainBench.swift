@@ -2,8 +2,7 @@
 // child process (so its peak RSS is its own), and reports the median ms/step, tokens/s, achieved
 // GFLOP/s, MFU against an sgemm peak measured at the start of the same run, peak RSS, and a per-op
 // forward/backward breakdown from the opt-in profiler (Kernels/Profiler.swift).
-// FLOPs per token follow nanoGPT's estimate_mfu (PaLM, Chowdhery et al. 2022, appendix B):
-//   6·N + 12·L·C·T, N = parameters without the position embedding, T = the sequence length trained on.
+// FLOPs per token: nanoGPT's estimate_mfu, 6·N + 12·L·C·T (GPTConfig.flopsPerToken in NN/GPTCost.swift).
 // Batches are uniformly random token ids: the time of a step does not depend on the values.
 import Foundation
 import Autograd
@@ -161,12 +160,6 @@ func loadCase(_ c: TrainCase) throws -> (GPTConfig, TrainConfig) {
     return (g, t)
 }
 
-/// nanoGPT's estimate_mfu numerator: 6·N + 12·L·C·T FLOPs per token, N without the position embedding.
-func flopsPerToken(_ g: GPTConfig) -> Double {
-    let n = GPT.parameterCount(g) - g.blockSize * g.nEmbd
-    return 6 * Double(n) + 12 * Double(g.nLayer * g.nEmbd * g.blockSize)
-}
-
 /// `train-case KEY` (child process): times one case and writes its TrainResult to options.jsonPath.
 func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     guard let c = TrainCase.all.first(where: { $0.key == key }) else {
@@ -217,7 +210,7 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     times.sort()
     let median = times[times.count / 2]
     let tokens = B * T
-    let fpt = flopsPerToken(g)
+    let fpt = g.flopsPerToken
     let gflops = fpt * Double(tokens) / median / 1e9
     let peak = options.peakGFLOPS ?? measureSgemmPeak()
     let perStep = { (ns: UInt64) in Double(ns) / 1e6 / Double(max(profiled, 1)) }

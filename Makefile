@@ -8,7 +8,7 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench demo data clean
+.PHONY: deps build test bench bench-compare demo data clean
 
 deps:
 	@if ! pkg-config --exists openblas; then \
@@ -25,6 +25,15 @@ test: deps
 bench: deps
 	$(SWIFT) build $(RELEASE) --product Benchmarks
 	.build/release/Benchmarks
+
+# Our training step beside PyTorch eager running the same model and loop (scripts/bench_pytorch.py),
+# one case after the other in this run, then our/PyTorch ratios. Needs `torch` (pip install torch).
+BENCH_THREADS ?= 2
+bench-compare: deps
+	@python3 -c "import torch" 2>/dev/null || { echo "bench-compare: PyTorch is not installed (pip install torch)"; exit 1; }
+	$(SWIFT) build $(RELEASE) --product Benchmarks
+	.build/release/Benchmarks --threads $(BENCH_THREADS) --json .build/bench-ours.json train
+	python3 scripts/bench_pytorch.py --threads $(BENCH_THREADS) --compare .build/bench-ours.json
 
 # Tiny Shakespeare, character-level (nanoGPT's shakespeare_char): data/shakespeare_char/.
 data/shakespeare_char/manifest.json: | build

@@ -25,7 +25,10 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     }
     let t0 = Profiler.blasSuspended == 0 ? Profiler.start() : 0
     let threads = Parallel.threadCount
-    if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0 && m * n * k >= sgemmSplitMinimumMNK {
+    if m == 1 {
+        singleRowProduct(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                         b: b, ldb: ldb, beta: beta, c: c)
+    } else if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0 && m * n * k >= sgemmSplitMinimumMNK {
         sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
     } else {
@@ -33,6 +36,24 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     Profiler.stop(.sgemm, since: t0)
+}
+
+/// C (1, N) = alpha·op(A) (1, K)·op(B) (K, N) + beta·C as a matrix-vector product: sgemm would pack
+/// all of B for one row of output (KV-cache decoding does this for every weight matrix per token),
+/// while sgemv streams B once. op(A)'s K values are A's row, or A's column when `transA`.
+@inline(__always)
+private func singleRowProduct(transA: Bool, transB: Bool, n: Int, k: Int, alpha: Float,
+                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float, c: UnsafeMutablePointer<Float>) {
+    let incX = Int32(transA ? lda : 1)
+    // With beta = 0, C may hold anything (fresh buffers are uninitialised); sgemv scales it by beta,
+    // and 0·NaN would leak through.
+    if beta == 0 { c.update(repeating: 0, count: n) }
+    if transB {  // B stored (N, K): c = B·a
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, incX, beta, c, 1)
+    } else {     // B stored (K, N): c = Bᵀ·a
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), a, incX, beta, c, 1)
+    }
 }
 
 @inline(__always)

@@ -12,16 +12,13 @@ import NN
 public struct StepTimeEstimate: Sendable {
     /// Element-wise kernels reach a fraction of memcpy bandwidth (GELU and softmax are bound by exp
     /// and tanh), and each op also pays tape and dispatch costs; this factor converts bytes at memcpy
-    /// speed into the time those kernels really take. Calibrated once, on 2026-11-29 on the 2-core
-    /// Xeon of BENCHMARKS.md at 2 threads, shared with other jobs (load average 4.5–6.5): eight runs
-    /// of `tinygpt plan --config configs/shakespeare-char-cpu.json`, each followed by `Benchmarks
-    /// train-case cpu` (`make bench`'s CPU recipe figure; medians 46–74 ms/step). Solving each pair
-    /// for the factor that makes the estimate equal the measurement gave 2.2–4.1, and about 0 once
-    /// when the probe met more contention than the benchmark; the median is ≈ 3. With 3, the estimate
-    /// fell within 15% of the measurement in seven of the eight pairs. Models whose buffers do not
-    /// fit in cache come out slower than they run (GPT-2 124M at batch 4×64: 2.7 s/step estimated,
-    /// 2.26 s in BENCHMARKS.md).
-    public static let elementwiseFactor = 3.0
+    /// speed into the time those kernels really take. Calibrated on 2026-11-29 on the 2-core Xeon of
+    /// BENCHMARKS.md at 2 threads on a quiet machine (load average < 2): `Benchmarks train` measured
+    /// the non-GEMM, non-attention work at 9.4 ms/step for the CPU recipe and 0.70 s/step for the baby
+    /// GPT, against 11.2 ms and 0.69 s of bytes at the memcpy speed `tinygpt plan` measured just after:
+    /// factors 0.84 and 1.0. (An earlier calibration under load average 4.5–6.5 gave about 3: on a
+    /// busy machine the estimate comes out low.)
+    public static let elementwiseFactor = 1.0
 
     /// Milliseconds per optimiser step, by part.
     public var gemmMs: Double

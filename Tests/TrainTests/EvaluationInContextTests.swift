@@ -6,18 +6,7 @@ import Train
 
 /// Zero-shot and k-shot classification by label-word likelihood: predictions follow hand-computed
 /// scores, demonstrations are deterministic and never the query, long prompts are cut from the left.
-final class EvaluationInContextTests: XCTestCase {
-    nonisolated(unsafe) static var scratch: ScratchDirectory?
-    nonisolated(unsafe) static var checkpoint = ""
-
-    override class func setUp() {
-        let dir = ScratchDirectory()
-        scratch = dir
-        checkpoint = try! makeEvaluationCheckpoint(in: dir.url)
-    }
-
-    override class func tearDown() { scratch = nil }
-
+final class EvaluationInContextTests: EvaluationCheckpointTestCase {
     static let rows: [LabelledRow] = [
         ("the king speaks", "good"), ("the fool laughs", "bad"), ("her loyal court", "good"),
         ("the queen laughs to the fool", "bad"), ("his court speaks", "good"), ("the fool and the king", "bad"),

@@ -5,18 +5,7 @@ import Train
 
 /// Every bad evaluation input is refused with one line naming the file and line, or the flag; and
 /// the flag syntaxes (templates, verbalisers, escapes) parse as documented.
-final class EvaluationInputErrorTests: XCTestCase {
-    nonisolated(unsafe) static var scratch: ScratchDirectory?
-    nonisolated(unsafe) static var checkpoint = ""
-
-    override class func setUp() {
-        let dir = ScratchDirectory()
-        scratch = dir
-        checkpoint = try! makeEvaluationCheckpoint(in: dir.url)
-    }
-
-    override class func tearDown() { scratch = nil }
-
+final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
     let verbalizers = [Verbalizer(label: "0", words: " bad"), Verbalizer(label: "1", words: " good")]
 
     func write(_ name: String, _ lines: [String]) throws -> String {

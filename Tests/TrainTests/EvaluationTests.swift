@@ -45,18 +45,7 @@ func referenceScore(_ model: GPT, prompt: [Int32], continuation: [Int32]) -> Dou
 
 /// Perplexity over non-overlapping windows, and continuation scoring, against hand computations from
 /// full-forward logits.
-final class EvaluationTests: XCTestCase {
-    nonisolated(unsafe) static var scratch: ScratchDirectory?
-    nonisolated(unsafe) static var checkpoint = ""
-
-    override class func setUp() {
-        let dir = ScratchDirectory()
-        scratch = dir
-        checkpoint = try! makeEvaluationCheckpoint(in: dir.url)
-    }
-
-    override class func tearDown() { scratch = nil }
-
+final class EvaluationTests: EvaluationCheckpointTestCase {
     func testPerplexityEqualsExpOfHandComputedMeanLossOverWindows() throws {
         let loaded = try LoadedModel(checkpoint: Self.checkpoint)
         let model = loaded.model, T = model.config.blockSize, V = model.config.vocabSize

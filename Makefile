@@ -27,13 +27,15 @@ bench: deps
 	.build/release/Benchmarks
 
 # Our training step beside PyTorch eager running the same model and loop (scripts/bench_pytorch.py),
-# one case after the other in this run, then our/PyTorch ratios. Needs `torch` (pip install torch).
+# one case after the other in this run, then our/PyTorch ratios; then 5 alternating pairs of the CPU
+# recipe and their median ratio (single runs drift by ±15% on a shared machine). Needs `torch`.
 BENCH_THREADS ?= 2
 bench-compare: deps
 	@python3 -c "import torch" 2>/dev/null || { echo "bench-compare: PyTorch is not installed (pip install torch)"; exit 1; }
 	$(SWIFT) build $(RELEASE) --product Benchmarks
 	.build/release/Benchmarks --threads $(BENCH_THREADS) --json .build/bench-ours.json train
 	python3 scripts/bench_pytorch.py --threads $(BENCH_THREADS) --compare .build/bench-ours.json
+	python3 scripts/bench_pytorch.py --threads $(BENCH_THREADS) --pairs 5 --cases cpu --ours .build/release/Benchmarks
 
 # Tiny Shakespeare, character-level (nanoGPT's shakespeare_char): data/shakespeare_char/.
 data/shakespeare_char/manifest.json: | build

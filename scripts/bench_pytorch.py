@@ -9,9 +9,13 @@ weights only, zero_grad(set_to_none=True)). GELU uses the tanh approximation, as
 token ids, as in `Benchmarks train`. Each case runs in its own process so its peak RSS is its own.
 
   python3 scripts/bench_pytorch.py [--threads N] [--cases cpu,baby,gpt2] [--json OUT] [--compare OURS.json]
+  python3 scripts/bench_pytorch.py --pairs K --ours .build/release/Benchmarks [--cases cpu] [--threads N]
   python3 scripts/bench_pytorch.py --recipe-run [--threads N] [--seed S]   # the full CPU recipe on data/shakespeare_char
 
 --compare reads the JSON written by `Benchmarks train --json FILE` and prints our/PyTorch ratios.
+--pairs K alternates our benchmark (`Benchmarks train-case KEY`) and PyTorch K times per case and
+prints every pair and the median ratio: on a machine whose speed drifts by ±15% from one run to the
+next, a ratio from one pair can land anywhere in that band.
 --recipe-run trains configs/shakespeare-char-cpu.json for its 2000 steps with nanoGPT's evaluation
 schedule on the prepared token shards (llm.c format) and prints the wall time and final val loss.
 """
@@ -251,6 +255,41 @@ def recipe_run(threads, data_dir, seed=None):
           f"peak RSS {rss:.0f} MiB")
 
 
+def torch_case(key, threads):
+    """One case in a child process (so its peak RSS is its own); None if it failed."""
+    proc = subprocess.run([sys.executable, __file__, "--case", key, "--threads", str(threads)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{key}: failed\n{proc.stderr.strip()}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_pairs(keys, pairs, ours, threads):
+    """Ours, then PyTorch, `pairs` times per case; every pair's ms/step and the median tokens/s ratio."""
+    import tempfile
+    import torch
+    print(f"== {pairs} alternating pairs per case: ours, then PyTorch {torch.__version__} ({threads} threads) ==")
+    for k in keys:
+        ratios = []
+        for i in range(pairs):
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                proc = subprocess.run([ours, "train-case", k, "--threads", str(threads), "--profile-steps", "0",
+                                       "--json", out.name], capture_output=True, text=True)
+                if proc.returncode != 0:
+                    sys.exit(f"bench_pytorch.py: {ours} train-case {k} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+                o = json.load(open(out.name))
+            t = torch_case(k, threads)
+            if t is None:
+                continue
+            ratios.append(o["tokensPerSecond"] / t["tokensPerSecond"])
+            print(f"{CASES[k][0]:<26} pair {i + 1}: ours {o['msPerStep']:8.1f} ms, PyTorch {t['msPerStep']:8.1f} ms, "
+                  f"tokens/s ratio {ratios[-1]:.2f}×", flush=True)
+        if ratios:
+            print(f"{CASES[k][0]:<26} median tokens/s ratio over {len(ratios)} pairs: {statistics.median(ratios):.2f}× "
+                  f"(range {min(ratios):.2f}–{max(ratios):.2f}×)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -260,6 +299,8 @@ def main():
     ap.add_argument("--recipe-run", action="store_true", help="train the full CPU recipe on the prepared data")
     ap.add_argument("--seed", type=int, help="with --recipe-run: the seed (default: the config's)")
     ap.add_argument("--data", default=os.path.join(ROOT, "data/shakespeare_char"))
+    ap.add_argument("--pairs", type=int, help="alternate ours and PyTorch this many times per case")
+    ap.add_argument("--ours", help="with --pairs: our Benchmarks executable")
     ap.add_argument("--case", help=argparse.SUPPRESS)  # child process: run one case, print its JSON
     args = ap.parse_args()
     try:
@@ -277,16 +318,20 @@ def main():
     for k in keys:
         if k not in CASES:
             sys.exit(f"bench_pytorch.py: unknown case \"{k}\" (expected: {', '.join(CASES)})")
+    if args.pairs is not None:
+        if args.pairs < 1:
+            sys.exit(f"bench_pytorch.py: --pairs expects a positive count, got {args.pairs}")
+        if not args.ours:
+            sys.exit("bench_pytorch.py: --pairs needs --ours PATH (our Benchmarks executable)")
+        run_pairs(keys, args.pairs, args.ours, args.threads)
+        return
     results = []
     import torch
     print(f"== PyTorch {torch.__version__} eager, same model and loop ({args.threads} threads) ==")
     for k in keys:
-        proc = subprocess.run([sys.executable, __file__, "--case", k, "--threads", str(args.threads)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{k}: failed\n{proc.stderr.strip()}")
+        r = torch_case(k, args.threads)
+        if r is None:
             continue
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         print(f"{r['title']:<26}{r['msPerStep']:>10.1f} ms/step{r['tokensPerSecond']:>10.0f} tokens/s"
               f"{r['gflops']:>8.1f} GFLOP/s{r['peakRSSMiB']:>8.0f} MiB RSS")

@@ -10,7 +10,7 @@ token ids, as in `Benchmarks train`. Each case runs in its own process so its pe
 
   python3 scripts/bench_pytorch.py [--threads N] [--cases cpu,baby,gpt2] [--json OUT] [--compare OURS.json]
   python3 scripts/bench_pytorch.py --pairs K --ours .build/release/Benchmarks [--cases cpu] [--threads N]
-  python3 scripts/bench_pytorch.py --recipe-run [--threads N] [--seed S]   # the full CPU recipe on data/shakespeare_char
+  python3 scripts/bench_pytorch.py --recipe-run [--threads N] [--seed S] [--exact-gelu]   # the full CPU recipe
 
 --compare reads the JSON written by `Benchmarks train --json FILE` and prints our/PyTorch ratios.
 --pairs K alternates our benchmark (`Benchmarks train-case KEY`) and PyTorch K times per case and
@@ -59,7 +59,7 @@ def load_case(key):
     return title, cfg, warmup, steps
 
 
-def build_model(torch, cfg):
+def build_model(torch, cfg, exact_gelu=False):
     nn = torch.nn
     F = torch.nn.functional
     C, NH, L, V, T = cfg["n_embd"], cfg["n_head"], cfg["n_layer"], cfg["vocab_size"], cfg["block_size"]
@@ -87,7 +87,7 @@ def build_model(torch, cfg):
             self.drop = nn.Dropout(p)
 
         def forward(self, x):
-            return self.drop(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
+            return self.drop(self.c_proj(F.gelu(self.c_fc(x), approximate="none" if exact_gelu else "tanh")))
 
     class Block(nn.Module):
         def __init__(self):
@@ -191,7 +191,7 @@ def read_tokens(path):
     return np.fromfile(path, dtype=np.uint16, offset=1024, count=int(header[2]))
 
 
-def recipe_run(threads, data_dir, seed=None):
+def recipe_run(threads, data_dir, seed=None, exact_gelu=False):
     """nanoGPT train.py's loop for configs/shakespeare-char-cpu.json: lr warm-up + cosine decay,
     estimate_loss every eval_interval steps (and at step 0), over the prepared char-level shards."""
     import numpy as np
@@ -208,7 +208,7 @@ def recipe_run(threads, data_dir, seed=None):
     train = torch.from_numpy(read_tokens(os.path.join(data_dir, "train_000000.bin")).astype(np.int64))
     val = torch.from_numpy(read_tokens(os.path.join(data_dir, "val_000000.bin")).astype(np.int64))
     torch.manual_seed(cfg["seed"])
-    model = build_model(torch, cfg)
+    model = build_model(torch, cfg, exact_gelu)
     opt = make_optimizer(torch, model, cfg)
     B, T = cfg["batch_size"], cfg["block_size"]
 
@@ -250,7 +250,8 @@ def recipe_run(threads, data_dir, seed=None):
         opt.zero_grad(set_to_none=True)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"PyTorch {torch.__version__}, {threads} threads, seed {cfg['seed']}: {cfg['max_iters']} steps with evals in {wall:.1f} s "
+    print(f"PyTorch {torch.__version__}, {threads} threads, seed {cfg['seed']}, "
+          f"{'exact' if exact_gelu else 'tanh'} GELU: {cfg['max_iters']} steps with evals in {wall:.1f} s "
           f"({wall / cfg['max_iters'] * 1000:.1f} ms/step overall), final val loss {losses['val']:.4f}, "
           f"peak RSS {rss:.0f} MiB")
 
@@ -297,6 +298,8 @@ def main():
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--compare", help="JSON from `Benchmarks train --json FILE`: print our/PyTorch ratios")
     ap.add_argument("--recipe-run", action="store_true", help="train the full CPU recipe on the prepared data")
+    ap.add_argument("--exact-gelu", action="store_true",
+                    help="with --recipe-run: nanoGPT's exact (erf) GELU instead of the tanh form TinyGPT uses")
     ap.add_argument("--seed", type=int, help="with --recipe-run: the seed (default: the config's)")
     ap.add_argument("--data", default=os.path.join(ROOT, "data/shakespeare_char"))
     ap.add_argument("--pairs", type=int, help="alternate ours and PyTorch this many times per case")
@@ -311,7 +314,7 @@ def main():
         print(json.dumps(run_case(args.case, args.threads)))
         return
     if args.recipe_run:
-        recipe_run(args.threads, args.data, args.seed)
+        recipe_run(args.threads, args.data, args.seed, args.exact_gelu)
         return
 
     keys = [k for k in args.cases.split(",") if k]

@@ -154,8 +154,7 @@ func loadCase(_ c: TrainCase) throws -> (GPTConfig, TrainConfig) {
     var t = try TrainConfig.load(path: c.configPath)
     if let b = c.batchSize { t.batchSize = b }
     if let b = c.blockSize { t.blockSize = b }
-    let g = GPTConfig(vocabSize: t.vocabSize ?? c.vocabSize, blockSize: t.blockSize, nLayer: t.nLayer,
-                      nHead: t.nHead, nEmbd: t.nEmbd, dropout: Float(t.dropout), bias: t.bias)
+    let g = t.modelConfig(vocabSize: t.vocabSize ?? c.vocabSize)
     try g.validate()
     return (g, t)
 }

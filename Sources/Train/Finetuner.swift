@@ -288,12 +288,8 @@ public final class Finetuner {
         if config.initFrom == "scratch" {
             let tc = try TrainConfig.load(path: config.modelConfig!)
             let tokenizer = try DatasetDirectory(URL(fileURLWithPath: tc.dataset)).loadTokenizer()
-            let vocab = tc.vocabSize ?? tokenizer.vocabSize
-            if vocab < tokenizer.vocabSize {
-                throw TrainConfigError(source: config.modelConfig!, message: "vocab_size \(vocab) is smaller than the dataset tokenizer's \(tokenizer.vocabSize) tokens")
-            }
-            let mc = GPTConfig(vocabSize: vocab, blockSize: tc.blockSize, nLayer: tc.nLayer, nHead: tc.nHead,
-                               nEmbd: tc.nEmbd, dropout: Float(tc.dropout), bias: tc.bias)
+            let vocab = try tc.vocabularySize(tokenizerSize: tokenizer.vocabSize, source: config.modelConfig!)
+            let mc = tc.modelConfig(vocabSize: vocab)
             try mc.validate()
             return (nil, mc, tokenizer)
         }

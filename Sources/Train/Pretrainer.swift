@@ -55,14 +55,9 @@ public final class Pretrainer {
 
         let dataDir = try DatasetDirectory(URL(fileURLWithPath: config.dataset))
         tokenizer = try dataDir.loadTokenizer()
-        let vocab = config.vocabSize ?? tokenizer.vocabSize
-        if vocab < tokenizer.vocabSize {
-            throw TrainConfigError(source: "vocab_size", message: "\(vocab) is smaller than the dataset tokenizer's \(tokenizer.vocabSize) tokens")
-        }
+        let vocab = try config.vocabularySize(tokenizerSize: tokenizer.vocabSize)
         config.vocabSize = vocab
-        let modelConfig = GPTConfig(vocabSize: vocab, blockSize: config.blockSize, nLayer: config.nLayer,
-                                    nHead: config.nHead, nEmbd: config.nEmbd, dropout: Float(config.dropout),
-                                    bias: config.bias)
+        let modelConfig = config.modelConfig(vocabSize: vocab)
         try modelConfig.validate()
 
         store = CheckpointStore(runDirectory: options.runDirectory, keepLast: config.keepLast)

@@ -35,8 +35,7 @@ public struct TrainingPlan {
         var cfg = config
         cfg.vocabSize = try Self.vocabularySize(cfg, source: source)
         let fromDataset = config.vocabSize == nil
-        let model = GPTConfig(vocabSize: cfg.vocabSize!, blockSize: cfg.blockSize, nLayer: cfg.nLayer,
-                              nHead: cfg.nHead, nEmbd: cfg.nEmbd, dropout: Float(cfg.dropout), bias: cfg.bias)
+        let model = cfg.modelConfig(vocabSize: cfg.vocabSize!)
         do { try model.validate() } catch { throw TrainConfigError(source: source, message: "\(error)") }
         self.init(config: cfg, model: model)
         vocabularyFromDataset = fromDataset
@@ -97,10 +96,6 @@ public struct TrainingPlan {
             }
             return v
         }
-        let v = cfg.vocabSize ?? tokenizerSize
-        if v < tokenizerSize {
-            throw TrainConfigError(source: "vocab_size", message: "\(v) is smaller than the dataset tokenizer's \(tokenizerSize) tokens")
-        }
-        return v
+        return try cfg.vocabularySize(tokenizerSize: tokenizerSize)
     }
 }

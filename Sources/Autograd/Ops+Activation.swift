@@ -1,5 +1,5 @@
 // Activations: gelu (GPT-2's tanh approximation) and softmax over the last axis.
-//   gelu      geluForward     → geluBackward      (saves the input)
+//   gelu      geluForward     → geluBackward      (saves gelu'(input) when recording)
 //   softmax   softmaxForward  → softmaxBackward   (saves the output)
 import Kernels
 
@@ -8,10 +8,16 @@ public func gelu(_ x: Tensor) -> Tensor {
     let t0 = Profiler.start()
     defer { Profiler.stop(.gelu, since: t0) }
     let out = Tensor(uninitialized: x.shape)
-    geluForward(out.data, x.data, count: x.count)
-    Tape.record(out, inputs: [x], op: .gelu) { g in
+    guard Tape.isRecording && x.requiresGrad else {
+        geluForward(out.data, x.data, count: x.count)
+        return out
+    }
+    // Training: keep gelu'(x) rather than x, so backward is a multiply (and x can be freed).
+    let derivative = Tensor(uninitialized: x.shape)
+    geluForward(out.data, derivative: derivative.data, x.data, count: x.count)
+    Tape.record(out, inputs: [x], op: .gelu) { [count = x.count] g in
         let (dx, accumulate) = x.gradForWrite()
-        geluBackward(dx, x.data, g.data, count: x.count, accumulate: accumulate)
+        geluBackward(dx, derivative: derivative.data, g.data, count: count, accumulate: accumulate)
     }
     return out
 }

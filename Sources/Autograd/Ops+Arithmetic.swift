@@ -27,8 +27,8 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
         if a.requiresGrad {
             switch kind {
             case .add, .sub:
-                let (da, accumulate) = a.gradForWrite()
-                axpyOrAssign(da, g.data, count: a.count, accumulate: accumulate)
+                // After b's gradient below, which reads g: a may take g itself (see receiveGradient).
+                break
             case .mul:
                 // d(a·b)/da = b (broadcast): da += g · b
                 let da = a.gradPointer()
@@ -40,6 +40,7 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
                 } else { addProduct(da, g.data, b.data, count: a.count) }
             }
         }
+        defer { if a.requiresGrad && kind != .mul { a.receiveGradient(g) } }
         if b.requiresGrad {
             if !bc && kind != .mul {
                 let (db, accumulate) = b.gradForWrite()

@@ -61,11 +61,12 @@ public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = ni
     }
     Tape.record(out, inputs: [qkv], op: .attention) { dout in
         let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
-        let d = qkv.gradPointer(), x = qkv.data
+        let (d, accumulate) = qkv.gradForWrite()
+        let x = qkv.data
         withOptionalPointer(keyStart) { ks in
             attentionBackward(dq: d, dk: d + C, dv: d + 2 * C, scratch: scratch.data, dout: dout.data,
                               probs: probs.data, q: x, k: x + C, v: x + 2 * C, geometry: g, scale: scale,
-                              causal: true, keyStart: ks)
+                              causal: true, keyStart: ks, accumulate: accumulate)
         }
     }
     return out

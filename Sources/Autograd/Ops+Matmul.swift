@@ -94,7 +94,10 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 }
 
 /// y = x·Wᵀ + b over any leading dimensions: x (…, in), weight (out, in), bias (out).
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+/// With `residual` (same shape as y), returns residual + x·Wᵀ + b: the product accumulates onto a
+/// copy of the residual (sgemm with beta 1), which saves the separate add pass of `residual + linear(…)`
+/// and, in backward, hands the output gradient to the residual without a copy.
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
     let t0 = Profiler.start()
     defer { Profiler.stop(.linear, since: t0) }
     precondition(weight.rank == 2 && x.rank >= 1 && x.lastDim == weight.shape[1],
@@ -102,13 +105,21 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let outF = weight.shape[0], inF = weight.shape[1]
     if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not match weight \(weight.shape)") }
     let rows = x.count / max(inF, 1)
-    let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
-    if let bias {
+    let outShape = Array(x.shape.dropLast()) + [outF]
+    if let residual { precondition(residual.shape == outShape, "linear: residual \(residual.shape) does not match output \(outShape)") }
+    let out = Tensor(uninitialized: outShape)
+    if let residual {
+        if let bias { addForward(out.data, residual.data, bias.data, rows: rows, cols: outF, bBroadcast: true) }
+        else { out.data.update(from: residual.data, count: out.count) }
+    } else if let bias {
         for r in 0..<rows { (out.data + r * outF).update(from: bias.data, count: outF) }
     }
     sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
-          beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
-    Tape.record(out, inputs: bias.map { [x, weight, $0] } ?? [x, weight], op: .linear) { g in
+          beta: bias == nil && residual == nil ? 0 : 1, c: out.data, ldc: outF)
+    var inputs = [x, weight]
+    if let bias { inputs.append(bias) }
+    if let residual { inputs.append(residual) }
+    Tape.record(out, inputs: inputs, op: .linear) { g in
         if x.requiresGrad {  // dx (rows, in) += dy · W
             let (dx, accumulate) = x.gradForWrite()
             sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
@@ -121,6 +132,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         if let bias, bias.requiresGrad {
             addColumnSums(bias.gradPointer(), g.data, rows: rows, cols: outF)
         }
+        // Last, because it may hand g itself to the residual, which later backward steps add into.
+        if let residual, residual.requiresGrad { residual.receiveGradient(g) }
     }
     return out
 }

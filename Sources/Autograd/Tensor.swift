@@ -126,6 +126,14 @@ public final class Tensor {
         return (g.data, false)
     }
 
+    /// Adds `g` (this tensor's shape) to the gradient. With no gradient yet, `g` itself becomes the
+    /// gradient instead of being copied: the caller is an op's backward passing its output gradient
+    /// through unchanged, and the tape never reads an output's gradient after its backward has run.
+    public func receiveGradient(_ g: Tensor) {
+        precondition(g.count == count, "receiveGradient: \(g.count) values for a tensor of \(count)")
+        if let own = grad { axpy(own.data, g.data, count: count) } else { grad = g.shape == shape ? g : Tensor(shape: shape, storage: g.storage, offset: g.offset) }
+    }
+
     /// Sets the gradient to zero, keeping its buffer (it may live in a gradient arena).
     public func zeroGrad() {
         if let g = grad { g.data.update(repeating: 0, count: g.count) }

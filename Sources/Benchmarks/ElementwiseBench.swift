@@ -28,6 +28,9 @@ func elementwiseBenchmark() {
         print(pad(name, 26) + lpad(fmt(g), 8) + lpad(fmt(copyGBps), 9) + lpad(fmt(g / copyGBps, 2), 8))
     }
     row("gelu forward", bytes: 2 * Double(n) * fb) { geluForward(out, a, count: n) }
+    // Training forward: reads x, writes gelu(x) and gelu'(x); backward reads gelu', dout, writes dx.
+    row("gelu forward + gelu'", bytes: 3 * Double(n) * fb) { geluForward(out, derivative: m, a, count: n) }
+    row("gelu backward", bytes: 3 * Double(n) * fb) { geluBackward(out, derivative: m, b, count: n, accumulate: false) }
     row("layer norm forward", bytes: 2 * Double(n) * fb) {
         layerNormForward(out, mean: mean, rstd: rstd, a, weight: w, bias: bias, rows: rows, channels: c)
     }

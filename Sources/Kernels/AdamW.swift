@@ -17,10 +17,13 @@ import Foundation
 /// Float once, as PyTorch's CPU kernels do. PyTorch's lerp and addcmul kernels compile to fused
 /// multiply-adds, so m and v are computed the same way (see `fusedMultiplyAdd`); the results do not
 /// depend on the target CPU. Element-wise, so any partition into chunks gives the same bits.
-/// `step` is the 1-based step count t after incrementing.
+/// `step` is the 1-based step count t after incrementing. `gradScale` multiplies each gradient as it
+/// is read (gradient clipping's factor, folded in to save a pass over the gradients): the same Float
+/// product that scaling the gradients in place first would store.
 public func adamWUpdate(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                         _ v: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, count: Int,
-                        lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, step: Int) {
+                        lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, step: Int,
+                        gradScale: Float = 1) {
     precondition(step >= 1, "adamWUpdate: step must be >= 1, got \(step)")
     // With wd == 0 torch skips the multiplication; multiplying by exactly 1 changes no value either.
     let decay = Float(1 - lr * weightDecay)
@@ -29,7 +32,7 @@ public func adamWUpdate(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutable
     let biasCorrection2 = 1 - pow(beta2, Double(step))
     let s = AdamWScalars(decay: decay, lerpWeight: w1, beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
                          bc2Sqrt: Float(biasCorrection2.squareRoot()), eps: Float(eps),
-                         negStepSize: Float(-(lr / biasCorrection1)))
+                         negStepSize: Float(-(lr / biasCorrection1)), gradScale: gradScale)
     // torch's lerp(self, end, w): self + w·(end - self) for |w| < 0.5, else end - (end - self)·(1 - w);
     // the branch is fixed per call, so each gets its own specialised loop.
     let small = abs(w1) < 0.5
@@ -43,7 +46,7 @@ public func adamWUpdate(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutable
 }
 
 struct AdamWScalars {
-    let decay, lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize: Float
+    let decay, lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize, gradScale: Float
 }
 
 /// The update over `r`: eight lanes at a time, then the remainder one by one. Both paths perform the
@@ -61,7 +64,7 @@ private func adamWChunk(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutable
     var i = r.lowerBound
     while i + 8 <= r.upperBound {
         let o = i * 4
-        let g = rg.loadUnaligned(fromByteOffset: o, as: F8.self)
+        let g = rg.loadUnaligned(fromByteOffset: o, as: F8.self) * s.gradScale
         let p = rp.loadUnaligned(fromByteOffset: o, as: F8.self) * s.decay
         let mi = rm.loadUnaligned(fromByteOffset: o, as: F8.self)
         let vb = rv.loadUnaligned(fromByteOffset: o, as: F8.self) * s.beta2
@@ -75,7 +78,7 @@ private func adamWChunk(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutable
         i += 8
     }
     while i < r.upperBound {
-        let g = grad[i]
+        let g = grad[i] * s.gradScale
         let p = param[i] * s.decay
         let mi = m[i]
         let mNew = fusedMultiplyAdd(coeff, g - mi, smallWeight ? mi : g)

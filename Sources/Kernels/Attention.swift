@@ -141,12 +141,15 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: Unsafe
 
 /// Backward of `attentionForward`: accumulates into dq, dk, dv (any may be nil to skip it) from
 /// dout and the saved probs. `scratch` holds `attentionBackwardScratchCount(geometry)` floats.
+/// `accumulate: false` stores instead: each worker zero-fills its heads' rows of dq, dk and dv just
+/// before adding into them (in parallel and in cache, where a zero-filled gradient buffer would cost
+/// a serial pass over memory).
 public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
                               dv: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
                               dout: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                               q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                               geometry g: AttentionGeometry, scale: Float, causal: Bool,
-                              keyStart: UnsafePointer<Int32>?) {
+                              keyStart: UnsafePointer<Int32>?, accumulate: Bool = true) {
     precondition(keyStart == nil || causal, "attentionBackward: segments need causal masking")
     if dq == nil && dk == nil && dv == nil { return }
     let T = g.T, hs = g.hs, NH = g.NH, Tp = g.probsStride
@@ -161,6 +164,11 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
             let dob = dout + b * lo.strideB + h * lo.strideH
             let P = probs + pair * T * Tp
             let starts = keyStart.map { $0 + b * T }
+            if !accumulate {
+                zeroHeadRows(dq, headIn, T, hs, li.strideT)
+                zeroHeadRows(dk, headIn, T, hs, li.strideT)
+                zeroHeadRows(dv, headIn, T, hs, li.strideT)
+            }
             var r0 = 0
             while r0 < T {
                 let r1 = min(r0 + attentionBlockRows, T), rb = r1 - r0
@@ -193,6 +201,13 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
             }
         }
     }
+}
+
+/// Zero-fills rows 0..<T (hs floats each, strideT apart) of one head starting at `d + offset`.
+@inline(__always)
+private func zeroHeadRows(_ d: UnsafeMutablePointer<Float>?, _ offset: Int, _ T: Int, _ hs: Int, _ strideT: Int) {
+    guard let d else { return }
+    for t in 0..<T { (d + offset + t * strideT).update(repeating: 0, count: hs) }
 }
 
 /// row[s..<e] = softmax(row[s..<e]) and every other entry of the row (stride floats, a multiple of 16)

@@ -18,7 +18,9 @@ private func geluExpMinus2u(_ x: SIMD16<Float>) -> SIMD16<Float> {
 }
 
 @inline(__always)
-private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + geluExpMinus2u(x)) }
+private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    x * (1 / (1 + geluExpMinus2u(x)))  // x·σ, rounded as geluValueAndDerivative rounds it
+}
 
 @_transparent
 private func geluDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
@@ -35,6 +37,53 @@ public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
         let end = range.upperBound
         while i + 16 <= end { store16(geluValue(load16(inp + i)), out + i); i += 16 }
         if i < end { storePartial16(geluValue(loadPartial16(inp + i, count: end - i)), out + i, count: end - i) }
+    }
+}
+
+/// out (N) = gelu(inp (N)) and derivative (N) = gelu'(inp), from the same exponential: a training
+/// forward pass saves the derivative so that backward is one multiply per element (no exp, no
+/// division) and the input need not be kept. `out` may equal `inp`.
+public func geluForward(_ out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                        _ inp: UnsafePointer<Float>, count: Int) {
+    Parallel.forRanges(count, minWork: 1 << 15) { range in
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i + 16 <= end {
+            let x = load16(inp + i)
+            let (y, d) = geluValueAndDerivative(x)
+            store16(y, out + i); store16(d, derivative + i)
+            i += 16
+        }
+        if i < end {
+            let n = end - i
+            let (y, d) = geluValueAndDerivative(loadPartial16(inp + i, count: n))
+            storePartial16(y, out + i, count: n); storePartial16(d, derivative + i, count: n)
+        }
+    }
+}
+
+@inline(__always)
+private func geluValueAndDerivative(_ x: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    let e = geluExpMinus2u(x)
+    let s = 1 / (1 + e)
+    let du = geluSqrt2OverPi + (geluSqrt2OverPi * 3 * geluCubic) * (x * x)
+    return (x * s, s + 2 * x * s * (e * s) * du)
+}
+
+/// dinp (N) += derivative · dout (or = when `accumulate` is false), with the derivative saved by
+/// `geluForward(_:derivative:_:count:)`.
+public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, derivative: UnsafePointer<Float>,
+                         _ dout: UnsafePointer<Float>, count: Int, accumulate: Bool) {
+    Parallel.forRanges(count, minWork: 1 << 16) { range in
+        var i = range.lowerBound
+        let end = range.upperBound
+        if accumulate {
+            while i + 16 <= end { store16(load16(dinp + i) + load16(derivative + i) * load16(dout + i), dinp + i); i += 16 }
+            while i < end { dinp[i] += derivative[i] * dout[i]; i += 1 }
+        } else {
+            while i + 16 <= end { store16(load16(derivative + i) * load16(dout + i), dinp + i); i += 16 }
+            while i < end { dinp[i] = derivative[i] * dout[i]; i += 1 }
+        }
     }
 }
 

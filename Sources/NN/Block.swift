@@ -26,11 +26,11 @@ public struct CausalSelfAttention {
         heads = config.nHead
     }
 
-    /// x (B, T, C) → (B, T, C), before dropout.
-    public func callAsFunction(_ x: Tensor, segments: [Int32]?) -> Tensor {
+    /// x (B, T, C) → (B, T, C), before dropout; plus `residual` when given (added inside c_proj).
+    public func callAsFunction(_ x: Tensor, segments: [Int32]?, residual: Tensor? = nil) -> Tensor {
         let qkv = cAttn(x)                                                     // (B, T, 3C)
         let y = causalSelfAttention(qkv: qkv, heads: heads, segments: segments)  // (B, T, C)
-        return cProj(y)
+        return residual.map { cProj(y, residual: $0) } ?? cProj(y)
     }
 }
 
@@ -50,8 +50,11 @@ public struct MLP {
         cProj = Linear(arena, prefix + ".c_proj")
     }
 
-    /// x (B, T, C) → (B, T, C), before dropout.
-    public func callAsFunction(_ x: Tensor) -> Tensor { cProj(gelu(cFc(x))) }
+    /// x (B, T, C) → (B, T, C), before dropout; plus `residual` when given (added inside c_proj).
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        let h = gelu(cFc(x))
+        return residual.map { cProj(h, residual: $0) } ?? cProj(h)
+    }
 }
 
 public struct Block {
@@ -79,8 +82,14 @@ public struct Block {
     public func callAsFunction(_ x: Tensor, dropout p: Float, training: Bool, rng: inout RandomGenerator,
                                segments: [Int32]?) -> Tensor {
         var x = x
-        x = x + dropout(attn(ln1(x), segments: segments), p: p, training: training, rng: &rng)
-        x = x + dropout(mlp(ln2(x)), p: p, training: training, rng: &rng)
+        if p > 0 && training {
+            x = x + dropout(attn(ln1(x), segments: segments), p: p, training: training, rng: &rng)
+            x = x + dropout(mlp(ln2(x)), p: p, training: training, rng: &rng)
+        } else {
+            // No dropout on the branches: each residual add happens inside its c_proj product.
+            x = attn(ln1(x), segments: segments, residual: x)
+            x = mlp(ln2(x), residual: x)
+        }
         return x
     }
 }

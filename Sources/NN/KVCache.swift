@@ -62,8 +62,8 @@ extension GPT {
                               capacity: cache.capacity, NH: nh, hs: hs)
                 attentionDecodeForward(y.data, qkv: qkv.data, kCache: k, vCache: v, B: B, n: n, past: past,
                                        capacity: cache.capacity, NH: nh, hs: hs, scale: scale)
-                x = x + block.attn.cProj(y)
-                x = x + block.mlp(block.ln2(x))
+                x = block.attn.cProj(y, residual: x)
+                x = block.mlp(block.ln2(x), residual: x)
             }
             return lmHead(lnF(x))                                 // (B, n, V)
         }

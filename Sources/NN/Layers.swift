@@ -22,6 +22,11 @@ public struct Linear {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// residual + self(x) in one pass (see `linear(_:weight:bias:residual:)`).
+    public func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
+        linear(x, weight: weight, bias: bias, residual: residual)
+    }
 }
 
 public struct LayerNorm {

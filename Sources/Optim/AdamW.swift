@@ -52,9 +52,11 @@ public final class AdamW {
         expAvgSq = zip(parameters, offsets).map { Tensor(shape: $0.tensor.shape, storage: sqStorage, offset: $1) }
     }
 
-    /// One optimisation step from the gradients accumulated in each parameter's `grad`. A parameter
-    /// without a gradient (`grad == nil`) is skipped, as PyTorch skips parameters whose grad is None.
-    public func step() {
+    /// One optimisation step from the gradients accumulated in each parameter's `grad`, each multiplied
+    /// by `gradientScale` as it is read (pass `clippingScale(norm:maxNorm:)` to clip without a pass
+    /// that rescales the gradients). A parameter without a gradient (`grad == nil`) is skipped, as
+    /// PyTorch skips parameters whose grad is None.
+    public func step(gradientScale: Float = 1) {
         stepCount += 1
         for (i, p) in parameters.enumerated() {
             guard let g = p.tensor.grad else { continue }
@@ -62,7 +64,7 @@ public final class AdamW {
                          "AdamW.step: gradient of \(p.name) has shape \(g.shape), parameter has \(p.tensor.shape)")
             adamWUpdate(p.tensor.data, expAvg[i].data, expAvgSq[i].data, g.data, count: p.tensor.count,
                         lr: lr, beta1: beta1, beta2: beta2, eps: eps,
-                        weightDecay: p.decays ? weightDecay : 0, step: stepCount)
+                        weightDecay: p.decays ? weightDecay : 0, step: stepCount, gradScale: gradientScale)
         }
     }
 

@@ -16,6 +16,15 @@ public func globalGradientNorm(_ parameters: [NamedParameter]) -> Double {
     return total.squareRoot()
 }
 
+/// The factor clipping to global norm `maxNorm` applies to every gradient: maxNorm / (norm + 1e-6)
+/// when that is below 1, else 1. Also 1 when `maxNorm <= 0` (clipping off) or the norm is not finite
+/// (the caller reports it; PyTorch would multiply the gradients by NaN).
+public func clippingScale(norm: Double, maxNorm: Double) -> Float {
+    guard maxNorm > 0, norm.isFinite else { return 1 }
+    let coefficient = maxNorm / (norm + 1e-6)
+    return coefficient < 1 ? Float(coefficient) : 1
+}
+
 /// Clips the gradients in place to global norm `maxNorm` and returns the norm before clipping.
 /// Like PyTorch, the scale is maxNorm / (norm + 1e-6), applied only when it is below 1. `maxNorm <= 0`
 /// disables clipping (nanoGPT's grad_clip = 0.0) but still returns the norm, for logging. A non-finite
@@ -24,10 +33,8 @@ public func globalGradientNorm(_ parameters: [NamedParameter]) -> Double {
 @discardableResult
 public func clipGradientNorm(_ parameters: [NamedParameter], maxNorm: Double) -> Double {
     let norm = globalGradientNorm(parameters)
-    guard maxNorm > 0, norm.isFinite else { return norm }
-    let coefficient = maxNorm / (norm + 1e-6)
-    if coefficient < 1 {
-        let c = Float(coefficient)
+    let c = clippingScale(norm: norm, maxNorm: maxNorm)
+    if c < 1 {
         for p in parameters {
             guard let g = p.tensor.grad else { continue }
             scaleInPlace(g.data, count: g.count, by: c)

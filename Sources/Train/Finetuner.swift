@@ -494,10 +494,10 @@ public final class Finetuner {
         if config.freezeBase, let g = model.wte.grad {
             g.data.update(repeating: 0, count: finetuneState.baseVocabSize * model.config.nEmbd)
         }
-        let norm = config.gradClip > 0 ? clipGradientNorm(trainable, maxNorm: config.gradClip)
-                                       : globalGradientNorm(trainable)
+        // Clipping is folded into the update (the gradients are scaled as AdamW reads them).
+        let norm = globalGradientNorm(trainable)
         optimizer.lr = lr
-        optimizer.step()
+        optimizer.step(gradientScale: clippingScale(norm: norm, maxNorm: config.gradClip))
         step += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         let m = StepMetrics(step: step, maxSteps: config.maxIters, loss: loss.item, learningRate: lr, gradNorm: norm,

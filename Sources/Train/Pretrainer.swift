@@ -171,10 +171,10 @@ public final class Pretrainer {
             let scaled = micro == 1 ? loss : loss * (1 / Float(micro))
             scaled.backward()
         }
-        let norm = config.gradClip > 0 ? clipGradientNorm(model.parameters, maxNorm: config.gradClip)
-                                       : globalGradientNorm(model.parameters)
+        // Clipping is folded into the update (the gradients are scaled as AdamW reads them).
+        let norm = globalGradientNorm(model.parameters)
         optimizer.lr = lr
-        optimizer.step()
+        optimizer.step(gradientScale: clippingScale(norm: norm, maxNorm: config.gradClip))
         step += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         let m = StepMetrics(step: step, maxSteps: config.maxIters, loss: Float(lossSum / Double(micro)),

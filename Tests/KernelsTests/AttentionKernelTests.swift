@@ -63,7 +63,9 @@ private struct Case {
     }
 
     /// Gradients of (q, k, v) accumulated onto a non-zero starting value (checks the +=).
-    func backward(reference: Bool, initial: Float = 0.25, want: (q: Bool, k: Bool, v: Bool) = (true, true, true)) -> [Float] {
+    /// With `accumulate: false` the kernel stores: the starting value must not leak into the result.
+    func backward(reference: Bool, initial: Float = 0.25, want: (q: Bool, k: Bool, v: Bool) = (true, true, true),
+                  accumulate: Bool = true) -> [Float] {
         let grads = Buffer(zeros: inputs.count)
         grads.p.update(repeating: initial, count: grads.count)
         withKeyStart { ks in
@@ -76,7 +78,8 @@ private struct Case {
                 let scratch = Buffer(zeros: attentionBackwardScratchCount(g))
                 attentionBackward(dq: want.q ? grads.p : nil, dk: want.k ? grads.p + qkvStride : nil,
                                   dv: want.v ? grads.p + 2 * qkvStride : nil, scratch: scratch.p, dout: dout.p,
-                                  probs: probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks)
+                                  probs: probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks,
+                                  accumulate: accumulate)
             }
         }
         return grads.array
@@ -129,6 +132,18 @@ final class AttentionKernelTests: XCTestCase {
                     assertClose(c.backward(reference: false), c.backward(reference: true), rtol: 1e-3, atol: 1e-5,
                                 "dqkv \(c.label)")
                 }
+            }
+        }
+    }
+
+    func testStoreModeOverwritesTheGradientBuffer() {
+        var seed: UInt64 = 300
+        for s in shapes {
+            for fused in [false, true] {
+                seed += 1
+                let c = Case(B: s.B, NH: s.NH, T: s.T, hs: s.hs, fused: fused, causal: true, seed: seed)
+                assertClose(c.backward(reference: false, initial: .nan, accumulate: false),
+                            c.backward(reference: true, initial: 0), rtol: 1e-3, atol: 1e-5, "stored dqkv \(c.label)")
             }
         }
     }

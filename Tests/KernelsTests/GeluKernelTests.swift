@@ -33,6 +33,28 @@ final class GeluKernelTests: XCTestCase {
         }
     }
 
+    /// The training forward (value and saved derivative) gives the plain forward's bits and, through
+    /// the saved-derivative backward, the reference gradient, both stored and accumulated.
+    func testSavedDerivativeForwardAndBackward() {
+        for n in sizes {
+            let x = randomFloats(n, seed: UInt64(400 + n), std: 3)
+            let dy = randomFloats(n, seed: UInt64(500 + n))
+            let d0 = randomFloats(n, seed: UInt64(600 + n))
+            let zeros = [Float](repeating: 0, count: n)
+            let r = withBuffers([x, zeros, zeros, zeros, d0, d0, dy, zeros, zeros]) { p in
+                geluForward(p[1], p[0], count: n)
+                geluForward(p[2], derivative: p[3], p[0], count: n)
+                geluBackward(p[4], derivative: p[3], p[6], count: n, accumulate: true)
+                geluBackwardReference(p[5], p[0], p[6], count: n)
+                geluBackward(p[7], derivative: p[3], p[6], count: n, accumulate: false)
+                geluBackwardReference(p[8], p[0], p[6], count: n)
+            }
+            assertBitwiseEqual(r[2], r[1], "gelu with derivative (\(n))")
+            assertClose(r[4], r[5], rtol: 1e-5, atol: 1e-6, "dgelu accumulated (\(n))")
+            assertClose(r[7], r[8], rtol: 1e-5, atol: 1e-6, "dgelu stored (\(n))")
+        }
+    }
+
     func testSpecialInputs() {
         let x: [Float] = [0, -0.0, 1e-20, -1e-20, 30, -30, 200, -200, .infinity, -.infinity]
         let r = withBuffers([x, x]) { p in geluForward(p[1], p[0], count: x.count) }[1]

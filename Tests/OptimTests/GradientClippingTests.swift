@@ -52,6 +52,43 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(inf[1].tensor.grad!.array, [1])
     }
 
+    func testClippingScale() {
+        XCTAssertEqual(clippingScale(norm: 13, maxNorm: 1), Float(1 / (13 + 1e-6)))
+        XCTAssertEqual(clippingScale(norm: 13, maxNorm: 20), 1)
+        XCTAssertEqual(clippingScale(norm: 13, maxNorm: 0), 1)
+        XCTAssertEqual(clippingScale(norm: .nan, maxNorm: 1), 1)
+        XCTAssertEqual(clippingScale(norm: .infinity, maxNorm: 1), 1)
+    }
+
+    /// Folding the clip factor into AdamW (step(gradientScale:)) gives the same bits as clipping the
+    /// gradients in place and then stepping, over several steps, for sizes off the 8-lane blocks.
+    func testClipFoldedIntoAdamWMatchesClipThenStep() {
+        var rng = RandomGenerator(seed: 11)
+        func model() -> [NamedParameter] {
+            [13, 64, 5].enumerated().map { i, n in
+                let t = Tensor.zeros([n], requiresGrad: true)
+                var r = RandomGenerator(seed: UInt64(i))
+                r.fillNormal(t.data, count: n)
+                t.grad = Tensor.zeros([n])
+                return NamedParameter(name: "p\(i)", tensor: t, decays: i != 2)
+            }
+        }
+        let a = model(), b = model()
+        let optA = AdamW(parameters: a, lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1)
+        let optB = AdamW(parameters: b, lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1)
+        for _ in 0..<4 {
+            for (pa, pb) in zip(a, b) {
+                rng.fillNormal(pa.tensor.grad!.data, count: pa.tensor.count, std: 3)
+                pb.tensor.grad!.data.update(from: pa.tensor.grad!.data, count: pa.tensor.count)
+            }
+            let norm = clipGradientNorm(a, maxNorm: 1)
+            optA.step()
+            XCTAssertEqual(globalGradientNorm(b), norm)
+            optB.step(gradientScale: clippingScale(norm: norm, maxNorm: 1))
+            for (pa, pb) in zip(a, b) { XCTAssertEqual(pa.tensor.array, pb.tensor.array, pa.name) }
+        }
+    }
+
     func testSumOfSquaresMatchesReferenceAndIsThreadCountIndependent() {
         let saved = Parallel.threadCount
         defer { Parallel.setThreadCount(saved) }

@@ -24,23 +24,63 @@ public func adamWUpdate(_ param: UnsafeMutablePointer<Float>, _ m: UnsafeMutable
                         _ v: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, count: Int,
                         lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, step: Int,
                         gradScale: Float = 1) {
+    adamWUpdate([AdamWBuffers(param: param, m: m, v: v, grad: grad, count: count, weightDecay: weightDecay)],
+                lr: lr, beta1: beta1, beta2: beta2, eps: eps, step: step, gradScale: gradScale)
+}
+
+/// One parameter's buffers for the multi-parameter `adamWUpdate`.
+public struct AdamWBuffers {
+    public let param: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
+    public let v: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>
+    public let count: Int
+    public let weightDecay: Double
+    public init(param: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                grad: UnsafePointer<Float>, count: Int, weightDecay: Double) {
+        self.param = param; self.m = m; self.v = v; self.grad = grad; self.count = count; self.weightDecay = weightDecay
+    }
+}
+
+/// The AdamW step above over several parameters as one parallel pass: their elements are split into
+/// one contiguous run per thread across parameter boundaries (one fork and join per step instead of
+/// one per parameter, and no thread idles on small parameters). Element-wise, so the bits are those of
+/// updating each parameter on its own.
+public func adamWUpdate(_ buffers: [AdamWBuffers], lr: Double, beta1: Double, beta2: Double, eps: Double,
+                        step: Int, gradScale: Float = 1) {
     precondition(step >= 1, "adamWUpdate: step must be >= 1, got \(step)")
-    // With wd == 0 torch skips the multiplication; multiplying by exactly 1 changes no value either.
-    let decay = Float(1 - lr * weightDecay)
     let w1 = Float(1 - beta1)
     let biasCorrection1 = 1 - pow(beta1, Double(step))
     let biasCorrection2 = 1 - pow(beta2, Double(step))
-    let s = AdamWScalars(decay: decay, lerpWeight: w1, beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
-                         bc2Sqrt: Float(biasCorrection2.squareRoot()), eps: Float(eps),
-                         negStepSize: Float(-(lr / biasCorrection1)), gradScale: gradScale)
+    // With wd == 0 torch skips the multiplication; multiplying by exactly 1 changes no value either.
+    let scalars = buffers.map {
+        AdamWScalars(decay: Float(1 - lr * $0.weightDecay), lerpWeight: w1, beta2: Float(beta2),
+                     oneMinusBeta2: Float(1 - beta2), bc2Sqrt: Float(biasCorrection2.squareRoot()), eps: Float(eps),
+                     negStepSize: Float(-(lr / biasCorrection1)), gradScale: gradScale)
+    }
+    var starts = [0]
+    for b in buffers { starts.append(starts[starts.count - 1] + b.count) }
+    let total = starts[buffers.count]
     // torch's lerp(self, end, w): self + w·(end - self) for |w| < 0.5, else end - (end - self)·(1 - w);
     // the branch is fixed per call, so each gets its own specialised loop.
     let small = abs(w1) < 0.5
-    Parallel.forRanges(count, costPerItem: 8, minWork: 1 << 17) { r in
-        if small {
-            adamWChunk(param, m, v, grad, r, s, smallWeight: true)
-        } else {
-            adamWChunk(param, m, v, grad, r, s, smallWeight: false)
+    buffers.withUnsafeBufferPointer { bufs in
+        scalars.withUnsafeBufferPointer { sc in
+            starts.withUnsafeBufferPointer { st in
+                Parallel.forRanges(total, costPerItem: 8, minWork: 1 << 17) { r in
+                    // The parameters overlapping r, each over its part of r.
+                    var i = 0
+                    while i < bufs.count && st[i + 1] <= r.lowerBound { i += 1 }
+                    while i < bufs.count && st[i] < r.upperBound {
+                        let b = bufs[i]
+                        let part = (max(r.lowerBound, st[i]) - st[i])..<(min(r.upperBound, st[i + 1]) - st[i])
+                        if small {
+                            adamWChunk(b.param, b.m, b.v, b.grad, part, sc[i], smallWeight: true)
+                        } else {
+                            adamWChunk(b.param, b.m, b.v, b.grad, part, sc[i], smallWeight: false)
+                        }
+                        i += 1
+                    }
+                }
+            }
         }
     }
 }

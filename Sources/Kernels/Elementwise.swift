@@ -35,6 +35,11 @@ public func mulForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Fl
     }
 }
 
+/// p[0..<count] = 0, split over the threads.
+public func fillZero(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    Parallel.forRanges(count, minWork: 1 << 18) { r in (p + r.lowerBound).update(repeating: 0, count: r.count) }
+}
+
 /// dst[i] += alpha * src[i]
 @inline(__always)
 public func axpy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int, alpha: Float = 1) {

@@ -44,13 +44,14 @@ public enum Parallel {
     public static var blasThreads: Int { Int(openblas_get_num_threads()) }
 
     /// Calls `body` on disjoint contiguous ranges covering 0..<count, one range per thread.
-    /// Runs serially when `count * costPerItem` is below `minWork` (threading overhead would dominate).
+    /// Runs serially when `count * costPerItem` is below `minWork` (threading overhead would dominate)
+    /// or when called from inside another `forRanges` (its threads are already busy).
     /// `body` must only write to locations owned by its range.
     @inline(__always)
     public static func forRanges(_ count: Int, costPerItem: Int = 1, minWork: Int = 32_768,
                                  _ body: (Range<Int>) -> Void) {
         let threads = threadCount
-        if threads <= 1 || count < 2 || count * costPerItem < minWork {
+        if threads <= 1 || count < 2 || count * costPerItem < minWork || parallelDepth > 0 {
             if count > 0 { body(0..<count) }
             return
         }

@@ -76,11 +76,11 @@ public final class ParameterArena {
 
     public var count: Int { values.count }
 
-    /// Sets every gradient to zero with one memset. A parameter whose `grad` was replaced or dropped
+    /// Sets every gradient to zero in one (parallel) fill. A parameter whose `grad` was replaced or dropped
     /// (by code outside the model) gets its arena view back.
     public func zeroGrad() {
         guard let gradients else { return }
-        gradients.pointer.update(repeating: 0, count: gradients.count)
+        fillZero(gradients.pointer, count: gradients.count)
         var offset = 0
         for p in parameters {
             let t = p.tensor

@@ -58,14 +58,17 @@ public final class AdamW {
     /// PyTorch skips parameters whose grad is None.
     public func step(gradientScale: Float = 1) {
         stepCount += 1
+        var buffers: [AdamWBuffers] = []
+        buffers.reserveCapacity(parameters.count)
         for (i, p) in parameters.enumerated() {
             guard let g = p.tensor.grad else { continue }
             precondition(g.count == p.tensor.count,
                          "AdamW.step: gradient of \(p.name) has shape \(g.shape), parameter has \(p.tensor.shape)")
-            adamWUpdate(p.tensor.data, expAvg[i].data, expAvgSq[i].data, g.data, count: p.tensor.count,
-                        lr: lr, beta1: beta1, beta2: beta2, eps: eps,
-                        weightDecay: p.decays ? weightDecay : 0, step: stepCount, gradScale: gradientScale)
+            buffers.append(AdamWBuffers(param: p.tensor.data, m: expAvg[i].data, v: expAvgSq[i].data, grad: g.data,
+                                        count: p.tensor.count, weightDecay: p.decays ? weightDecay : 0))
         }
+        // One pass over every parameter (not one parallel loop per parameter).
+        adamWUpdate(buffers, lr: lr, beta1: beta1, beta2: beta2, eps: eps, step: stepCount, gradScale: gradientScale)
     }
 
     /// Sets every parameter's gradient to zero (keeping the buffers).

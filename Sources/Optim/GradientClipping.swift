@@ -7,12 +7,19 @@ import Kernels
 import NN
 
 /// The L2 norm of all gradients taken together. Parameters without a gradient contribute nothing.
+/// Parameters are spread over the threads (most are too small to split on their own); each one's
+/// sum is the same at any thread count, and the sums are added in parameter order.
 public func globalGradientNorm(_ parameters: [NamedParameter]) -> Double {
-    var total = 0.0
-    for p in parameters {
-        guard let g = p.tensor.grad else { continue }
-        total += sumOfSquares(g.data, count: g.count)
+    let grads = parameters.compactMap { $0.tensor.grad }
+    var sums = [Double](repeating: 0, count: grads.count)
+    let elements = grads.reduce(0) { $0 + $1.count }
+    sums.withUnsafeMutableBufferPointer { out in
+        Parallel.forRanges(grads.count, costPerItem: elements / max(grads.count, 1), minWork: 1 << 16) { r in
+            for i in r { out[i] = sumOfSquares(grads[i].data, count: grads[i].count) }
+        }
     }
+    var total = 0.0
+    for s in sums { total += s }
     return total.squareRoot()
 }
 

@@ -104,6 +104,40 @@ final class AdamWTests: XCTestCase {
         XCTAssert(results[0] == results[1], "AdamW update differs between 1 and 2 threads")
     }
 
+    /// The one-pass update over several parameters (split across threads at any point, also inside a
+    /// parameter) gives the bits of updating each parameter on its own, at 1, 2 and 3 threads.
+    func testMultiParameterPassMatchesPerParameterUpdates() {
+        let sizes = [5, 40_000, 17, 131_072, 3, 90_001]
+        var rng = RandomGenerator(seed: 9)
+        let params = sizes.map { Tensor.normal([$0], rng: &rng) }, grads = sizes.map { Tensor.normal([$0], rng: &rng) }
+        let decays = sizes.indices.map { $0 % 2 == 0 ? 0.1 : 0 }
+        func run(_ threads: Int, together: Bool) -> [Float] {
+            let saved = Parallel.threadCount
+            defer { Parallel.setThreadCount(saved) }
+            Parallel.setThreadCount(threads)
+            let p = params.map { $0.copy() }, m = sizes.map { Tensor.zeros([$0]) }, v = sizes.map { Tensor.zeros([$0]) }
+            for step in 1...3 {
+                if together {
+                    let buffers = sizes.indices.map {
+                        AdamWBuffers(param: p[$0].data, m: m[$0].data, v: v[$0].data, grad: grads[$0].data,
+                                     count: sizes[$0], weightDecay: decays[$0])
+                    }
+                    adamWUpdate(buffers, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: step, gradScale: 0.5)
+                } else {
+                    for i in sizes.indices {
+                        adamWUpdate(p[i].data, m[i].data, v[i].data, grads[i].data, count: sizes[i], lr: 1e-3,
+                                    beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: decays[i], step: step, gradScale: 0.5)
+                    }
+                }
+            }
+            return (p + m + v).flatMap(\.array)
+        }
+        let want = run(1, together: false).map(\.bitPattern)
+        for threads in [1, 2, 3] {
+            XCTAssertEqual(run(threads, together: true).map(\.bitPattern), want, "\(threads) threads")
+        }
+    }
+
     /// The 8-lane loop and the one-by-one remainder loop give the same bits for every element.
     func testVectorAndScalarPathsAgreeBitwise() {
         let n = 37

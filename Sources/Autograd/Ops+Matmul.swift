@@ -98,6 +98,11 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 /// copy of the residual (sgemm with beta 1), which saves the separate add pass of `residual + linear(…)`
 /// and, in backward, hands the output gradient to the residual without a copy.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+    linear(x, weight: weight, bias: bias, residual: residual, recording: true)
+}
+
+/// `linear` without its tape entry when `recording` is false (for ops that record their own).
+private func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor? = nil, recording: Bool) -> Tensor {
     let t0 = Profiler.start()
     defer { Profiler.stop(.linear, since: t0) }
     precondition(weight.rank == 2 && x.rank >= 1 && x.lastDim == weight.shape[1],
@@ -116,24 +121,56 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, residual: T
     }
     sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
           beta: bias == nil && residual == nil ? 0 : 1, c: out.data, ldc: outF)
+    if !recording { return out }
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     if let residual { inputs.append(residual) }
     Tape.record(out, inputs: inputs, op: .linear) { g in
-        if x.requiresGrad {  // dx (rows, in) += dy · W
-            let (dx, accumulate) = x.gradForWrite()
-            sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
-                  beta: accumulate ? 1 : 0, c: dx, ldc: inF)
-        }
-        if weight.requiresGrad {  // dW (out, in) += dyᵀ · x
-            sgemm(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF,
-                  beta: 1, c: weight.gradPointer(), ldc: inF)
-        }
-        if let bias, bias.requiresGrad {
-            addColumnSums(bias.gradPointer(), g.data, rows: rows, cols: outF)
-        }
+        linearBackward(g, x: x, weight: weight, bias: bias)
         // Last, because it may hand g itself to the residual, which later backward steps add into.
         if let residual, residual.requiresGrad { residual.receiveGradient(g) }
     }
     return out
+}
+
+/// gelu(x·Wᵀ + b) (GPT-2's tanh GELU) as one op, for an MLP's first layer: the activation runs in
+/// place on the product, and a training forward saves gelu'(x·Wᵀ + b) in place of the
+/// pre-activation, which is never kept. Backward forms the pre-activation gradient in the output
+/// gradient's own buffer (no consumer reads it after this op's backward), then runs linear's backward.
+/// Same values as `gelu(linear(x, weight: weight, bias: bias))`, with one saved buffer fewer.
+public func linearGELU(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    let out = linear(x, weight: weight, bias: bias, recording: false)
+    let t0 = Profiler.start()
+    defer { Profiler.stop(.gelu, since: t0) }
+    let n = out.count
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    guard Tape.isRecording && inputs.contains(where: { $0.requiresGrad }) else {
+        geluForward(out.data, out.data, count: n)
+        return out
+    }
+    let derivative = Tensor(uninitialized: out.shape)
+    geluForward(out.data, derivative: derivative.data, out.data, count: n)
+    Tape.record(out, inputs: inputs, op: .linear) { g in
+        geluBackward(g.data, derivative: derivative.data, g.data, count: n, accumulate: false)
+        linearBackward(g, x: x, weight: weight, bias: bias)
+    }
+    return out
+}
+
+/// The gradients of y = x·Wᵀ + b given dy = g: dx += g·W, dW += gᵀ·x, db += Σ_rows g.
+private func linearBackward(_ g: Tensor, x: Tensor, weight: Tensor, bias: Tensor?) {
+    let outF = weight.shape[0], inF = weight.shape[1]
+    let rows = x.count / max(inF, 1)
+    if x.requiresGrad {  // dx (rows, in) += dy · W
+        let (dx, accumulate) = x.gradForWrite()
+        sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
+              beta: accumulate ? 1 : 0, c: dx, ldc: inF)
+    }
+    if weight.requiresGrad {  // dW (out, in) += dyᵀ · x
+        sgemm(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF,
+              beta: 1, c: weight.gradPointer(), ldc: inF)
+    }
+    if let bias, bias.requiresGrad {
+        addColumnSums(bias.gradPointer(), g.data, rows: rows, cols: outF)
+    }
 }

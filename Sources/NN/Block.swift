@@ -52,7 +52,7 @@ public struct MLP {
 
     /// x (B, T, C) → (B, T, C), before dropout; plus `residual` when given (added inside c_proj).
     public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
-        let h = gelu(cFc(x))
+        let h = cFc.gelu(x)  // gelu(c_fc(x)), activation fused into the product
         return residual.map { cProj(h, residual: $0) } ?? cProj(h)
     }
 }

@@ -5,8 +5,8 @@
 //   embeddings     wte[idx] C, wpe[pos] C, their sum C                                  3C
 //   each block     ln_1 out C + mean, rstd 2; c_attn out (qkv) 3C; attention out C and
 //                  probs NH·Tp; c_proj out with the residual added C; ln_2 out C + 2;
-//                  c_fc out 4C; gelu out 4C and gelu' 4C; c_proj out with the residual C
-//                                                                               20C + 4 + NH·Tp
+//                  gelu(c_fc) out 4C and gelu' 4C (the pre-activation is not kept);
+//                  c_proj out with the residual C                              16C + 4 + NH·Tp
 //   head           ln_f out C + 2; logits V; cross-entropy logsumexp 1                C + 3 + V
 // With dropout (training, p > 0) the residual adds are separate ops (one more C output each), plus
 // one more C output per dropout (after the embeddings and on both residual branches of every block)
@@ -44,7 +44,7 @@ extension GPT {
         let dropoutOutput = drops ? tokens * c : 0
         let mask = drops ? dropoutMaskWords(count: tokens * c) * MemoryLayout<UInt64>.size : 0
         let residualSums = drops ? 2 * tokens * c : 0
-        let perBlock = tokens * (20 * c + 4) + attention.probsCount + residualSums + 2 * dropoutOutput
+        let perBlock = tokens * (16 * c + 4) + attention.probsCount + residualSums + 2 * dropoutOutput
         let logits = tokens * config.vocabSize
         return ActivationCount(embedding: 3 * tokens * c + dropoutOutput,
                                perBlock: perBlock,

@@ -23,6 +23,9 @@ public struct Linear {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
 
+    /// gelu(self(x)) in one op (see `linearGELU`).
+    public func gelu(_ x: Tensor) -> Tensor { linearGELU(x, weight: weight, bias: bias) }
+
     /// residual + self(x) in one pass (see `linear(_:weight:bias:residual:)`).
     public func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
         linear(x, weight: weight, bias: bias, residual: residual)

@@ -38,6 +38,42 @@ final class MatmulGradientTests: XCTestCase {
         check([x, w]) { linear(x, weight: w) }
     }
 
+    func testLinearWithResidualAndLinearGELU() {
+        var rng = RandomGenerator(seed: 5)
+        let x = Tensor.normal([2, 3, 6], rng: &rng)
+        let w = Tensor.normal([5, 6], rng: &rng)
+        let b = Tensor.normal([5], rng: &rng)
+        let r = Tensor.normal([2, 3, 5], rng: &rng)
+        check([x, w, b, r]) { linear(x, weight: w, bias: b, residual: r) }
+        check([x, w, r]) { linear(x, weight: w, residual: r) }
+        // A residual that is also the input of a later op: its gradient gathers both paths.
+        let sq = Tensor.normal([2, 3, 6], rng: &rng), v = Tensor.normal([6, 6], rng: &rng)
+        check([sq, v]) { linear(sq, weight: v, residual: sq) * sq }
+        check([x, w, b]) { linearGELU(x, weight: w, bias: b) }
+        check([x, w]) { linearGELU(x, weight: w) }
+    }
+
+    /// The fused ops give the bits of the ops they replace, forward and backward (gradients of
+    /// inputs an op does not use stay nil on both sides).
+    func testFusedLinearOpsMatchTheirCompositions() {
+        var rng = RandomGenerator(seed: 6)
+        let x = Tensor.normal([4, 8, 16], rng: &rng), w = Tensor.normal([24, 16], rng: &rng)
+        let b = Tensor.normal([24], rng: &rng), r = Tensor.normal([4, 8, 24], rng: &rng)
+        let seedGrad = Tensor.normal([4, 8, 24], rng: &rng)
+        func run(_ fn: () -> Tensor) -> [[Float]] {
+            for t in [x, w, b, r] { t.grad = nil; t.requiresGrad = true }
+            Tape.current.reset()
+            let y = fn()
+            y.grad = seedGrad.copy()
+            Tape.current.runBackward()
+            return [y.array] + [x, w, b, r].map { $0.grad?.array ?? [] }
+        }
+        XCTAssertEqual(run { linearGELU(x, weight: w, bias: b) }, run { gelu(linear(x, weight: w, bias: b)) })
+        // Without a bias the residual is the product's only addend, so the sum rounds the same way
+        // (with one, r + b is formed first: equal up to rounding, as the gradient check tests).
+        XCTAssertEqual(run { linear(x, weight: w, residual: r) }, run { r + linear(x, weight: w) })
+    }
+
     func testArithmeticBroadcasts() {
         var rng = RandomGenerator(seed: 4)
         let a = Tensor.normal([3, 4], rng: &rng), b = Tensor.normal([3, 4], rng: &rng)

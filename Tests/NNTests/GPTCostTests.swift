@@ -49,27 +49,27 @@ final class GPTCostTests: XCTestCase {
     /// B = 64, T = 64 (4,096 tokens), C = 16, NH = 2, L = 2, V = 32; Tp = 64. Per token:
     ///   embeddings   wte out 16 + wpe out 16 + sum 16                                        48
     ///   each block   ln_1 16 + mean/rstd 2 + qkv 48 + attention out 16 + probs 2·64 = 128
-    ///                + c_proj with the residual added 16 + ln_2 16 + 2 + c_fc 64 + gelu 64
-    ///                + gelu' 64 + c_proj with the residual added 16                         452
+    ///                + c_proj with the residual added 16 + ln_2 16 + 2 + gelu(c_fc) 64
+    ///                + gelu' 64 + c_proj with the residual added 16                         388
     ///   head         ln_f 16 + mean/rstd 2 + logits 32 + logsumexp 1                         51
-    /// 48 + 2·452 + 51 = 1,003 floats per token, 4,108,288 in all. Dropout makes the two residual adds
+    /// 48 + 2·388 + 51 = 875 floats per token, 3,584,000 in all. Dropout makes the two residual adds
     /// of each block separate outputs (2·16 per block) and adds 5 outputs (embeddings and two per
-    /// block) of 16 floats per token: 1,147 per token, 4,698,112 in all, and 5 masks of 65,536 bits
+    /// block) of 16 floats per token: 1,019 per token, 4,173,824 in all, and 5 masks of 65,536 bits
     /// (8,192 bytes each) = 40,960 bytes.
     static let tiny = GPTConfig(vocabSize: 32, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 16, bias: true)
 
     func testActivationCountOfATinyModelByHand() {
         let a = GPT.savedActivations(Self.tiny, batch: 64, time: 64)
-        XCTAssertEqual(a.floats, 4_108_288)
+        XCTAssertEqual(a.floats, 3_584_000)
         XCTAssertEqual(a.maskBytes, 0)
         XCTAssertEqual(a.logits, 4096 * 32)
-        XCTAssertEqual(a.bytes, 4 * 4_108_288)
+        XCTAssertEqual(a.bytes, 4 * 3_584_000)
         var dropping = Self.tiny
         dropping.dropout = 0.1
         let d = GPT.savedActivations(dropping, batch: 64, time: 64)
-        XCTAssertEqual(d.floats, 4_698_112)
+        XCTAssertEqual(d.floats, 4_173_824)
         XCTAssertEqual(d.maskBytes, 40_960)
-        XCTAssertEqual(GPT.savedActivations(dropping, batch: 64, time: 64, training: false).floats, 4_108_288)
+        XCTAssertEqual(GPT.savedActivations(dropping, batch: 64, time: 64, training: false).floats, 3_584_000)
     }
 
     /// Bytes of pooled buffers that one recorded training forward leaves alive: every buffer freed

@@ -213,7 +213,8 @@ private func zeroHeadRows(_ d: UnsafeMutablePointer<Float>?, _ offset: Int, _ T:
 /// row[s..<e] = softmax(row[s..<e]) and every other entry of the row (stride floats, a multiple of 16)
 /// set to 0. Works on a window of whole 16-lane vectors around s..<e whose extra entries are set to −∞
 /// (exp gives exactly 0), so odd lengths need no partial vectors; max and sum in a fixed lane order.
-@inline(__always)
+/// Never inlined: inlined into attentionForward's closure, its fastExp was emitted as a call.
+@inline(never)
 private func softmaxRow(_ row: UnsafeMutablePointer<Float>, start s: Int, end e: Int, stride: Int) {
     let width = (e - s + 15) & ~15
     let a = min(s, stride - width)  // window a..<a + width ⊇ s..<e, inside the row

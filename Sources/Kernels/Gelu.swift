@@ -1,7 +1,8 @@
 // GELU, tanh approximation (GPT-2; PyTorch's gelu(approximate="tanh")), element-wise over N values:
 //   gelu(x) = 0.5·x·(1 + tanh(u)),  u = √(2/π)·(x + 0.044715·x³)
 // computed as the identical x·σ(2u) = x / (1 + e^(−2u)): one exp and no cancellation for negative x
-// (where 1 + tanh(u) → 0). Backward: gelu'(x) = σ + 2·x·σ·(1 − σ)·u', u' = √(2/π)·(1 + 3·0.044715·x²).
+// (where 1 + tanh(u) → 0). gelu'(x) = σ + 2·x·σ·(1 − σ)·u', u' = √(2/π)·(1 + 3·0.044715·x²), comes from
+// the same exponential, so a training forward stores it beside the value and backward multiplies.
 // Reference: Hendrycks & Gimpel, "Gaussian Error Linear Units" (2016), eq. for the tanh approximation.
 import Foundation
 
@@ -20,14 +21,6 @@ private func geluExpMinus2u(_ x: SIMD16<Float>) -> SIMD16<Float> {
 @inline(__always)
 private func geluValue(_ x: SIMD16<Float>) -> SIMD16<Float> {
     x * (1 / (1 + geluExpMinus2u(x)))  // x·σ, rounded as geluValueAndDerivative rounds it
-}
-
-@_transparent
-private func geluDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let e = geluExpMinus2u(x)
-    let s = 1 / (1 + e)
-    let du = geluSqrt2OverPi + (geluSqrt2OverPi * 3 * geluCubic) * (x * x)  // u'
-    return s + 2 * x * s * (e * s) * du  // σ + 2·x·σ·(1 − σ)·u'
 }
 
 /// out (N) = gelu(inp (N)). `out` may equal `inp`.
@@ -83,26 +76,6 @@ public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, derivative: Unsafe
         } else {
             while i + 16 <= end { store16(load16(derivative + i) * load16(dout + i), dinp + i); i += 16 }
             while i < end { dinp[i] = derivative[i] * dout[i]; i += 1 }
-        }
-    }
-}
-
-/// dinp (N) += gelu'(inp) · dout (or = when `accumulate` is false). Differentiates `out = x·σ(2u)`
-/// of geluForward.
-public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
-                         count: Int, accumulate: Bool = true) {
-    Parallel.forRanges(count, minWork: 1 << 15) { range in
-        var i = range.lowerBound
-        let end = range.upperBound
-        while i + 16 <= end {
-            let d = geluDerivative(load16(inp + i)) * load16(dout + i)
-            store16(accumulate ? load16(dinp + i) + d : d, dinp + i)
-            i += 16
-        }
-        if i < end {
-            let n = end - i
-            let d = geluDerivative(loadPartial16(inp + i, count: n)) * loadPartial16(dout + i, count: n)
-            storePartial16(accumulate ? loadPartial16(dinp + i, count: n) + d : d, dinp + i, count: n)
         }
     }
 }

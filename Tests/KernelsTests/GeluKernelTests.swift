@@ -1,4 +1,5 @@
-// geluForward/geluBackward against the Double reference (the tanh formula as PyTorch writes it).
+// geluForward (plain, and with the saved derivative) and geluBackward against the Double reference
+// (the tanh formula as PyTorch writes it).
 import XCTest
 import Kernels
 
@@ -25,8 +26,10 @@ final class GeluKernelTests: XCTestCase {
             let x = randomFloats(n, seed: UInt64(100 + n), std: 3)
             let dy = randomFloats(n, seed: UInt64(200 + n))
             let d0 = randomFloats(n, seed: UInt64(300 + n))  // existing gradient to accumulate into
-            let r = withBuffers([d0, d0, x, dy]) { p in
-                geluBackward(p[0], p[2], p[3], count: n)
+            let scratch = [Float](repeating: 0, count: n)
+            let r = withBuffers([d0, d0, x, dy, scratch, scratch]) { p in
+                geluForward(p[4], derivative: p[5], p[2], count: n)
+                geluBackward(p[0], derivative: p[5], p[3], count: n, accumulate: true)
                 geluBackwardReference(p[1], p[2], p[3], count: n)
             }
             assertClose(r[0], r[1], rtol: 1e-5, atol: 1e-6, "dgelu(\(n))")
@@ -72,9 +75,10 @@ final class GeluKernelTests: XCTestCase {
         let n = 100_003
         let x = randomFloats(n, seed: 5, std: 2), dy = randomFloats(n, seed: 6)
         let runs = withThreadCounts([1, 2, 3]) { _ in
-            withBuffers([x, x, [Float](repeating: 0, count: n), dy]) { p in
+            withBuffers([x, x, [Float](repeating: 0, count: n), dy, x]) { p in
                 geluForward(p[0], p[0], count: n)  // in place
-                geluBackward(p[2], p[1], p[3], count: n)
+                geluForward(p[4], derivative: p[1], p[4], count: n)  // in place, derivative into p[1]
+                geluBackward(p[2], derivative: p[1], p[3], count: n, accumulate: true)
             }
         }
         for k in 1..<runs.count {

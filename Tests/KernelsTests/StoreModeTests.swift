@@ -17,8 +17,9 @@ final class StoreModeTests: XCTestCase {
     func testGeluBackward() {
         let n = 1000  // not a multiple of 16: exercises the partial tail
         let x = randomFloats(n, seed: 1), dy = randomFloats(n, seed: 2)
+        let derivative = withBuffers([x, x, x]) { p in geluForward(p[1], derivative: p[2], p[0], count: n) }[2]
         check("geluBackward", count: n) { d, acc in
-            _ = withBuffers([x, dy]) { p in geluBackward(d, p[0], p[1], count: n, accumulate: acc) }
+            _ = withBuffers([derivative, dy]) { p in geluBackward(d, derivative: p[0], p[1], count: n, accumulate: acc) }
         }
     }
 

@@ -51,7 +51,7 @@ demo: build data
 clean:
 	rm -rf .build
 
-# Fine-tuning demo (GPT-1's recipe at toy scale, about 10 minutes on 2 cores): a byte-level BPE
+# Fine-tuning demo (GPT-1's recipe at toy scale, about 8 minutes on 2 cores): a byte-level BPE
 # tokenizer and a small GPT pretrained on the SST-2 training sentences as unlabelled text (reused
 # when already there), then fine-tuned to classify sentiment (classifier on the extract token plus
 # 0.5 x the LM loss), and the best checkpoint evaluated on the dev set (majority class: 50.9%).

@@ -24,36 +24,28 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
     case .mul: mulForward(out.data, a.data, b.data, rows: rows, cols: cols, bBroadcast: bc)
     }
     Tape.record(out, inputs: [a, b], op: .elementwise) { g in
-        if a.requiresGrad {
-            switch kind {
-            case .add, .sub:
-                // After b's gradient below, which reads g: a may take g itself (see receiveGradient).
-                break
-            case .mul:
-                // d(a·b)/da = b (broadcast): da += g · b
-                let da = a.gradPointer()
-                if bc {
-                    for r in 0..<rows {
-                        let o = da + r * cols, gg = g.data + r * cols
-                        for j in 0..<cols { o[j] += gg[j] * b.data[cols == 1 ? 0 : j] }
-                    }
-                } else { addProduct(da, g.data, b.data, count: a.count) }
-            }
+        if a.requiresGrad && kind == .mul {
+            // d(a·b)/da = b (broadcast): da += g · b
+            let da = a.gradPointer()
+            if bc {
+                for r in 0..<rows {
+                    let o = da + r * cols, gg = g.data + r * cols
+                    for j in 0..<cols { o[j] += gg[j] * b.data[cols == 1 ? 0 : j] }
+                }
+            } else { addProduct(da, g.data, b.data, count: a.count) }
         }
-        defer { if a.requiresGrad && kind != .mul { a.receiveGradient(g) } }
         if b.requiresGrad {
-            if !bc && kind != .mul {
-                let (db, accumulate) = b.gradForWrite()
-                axpyOrAssign(db, g.data, count: b.count, alpha: kind == .sub ? -1 : 1, accumulate: accumulate)
-                return
-            }
-            let db = b.gradPointer()
             let sign: Float = kind == .sub ? -1 : 1
             switch kind {
+            case .add where !bc, .sub where !bc:
+                let (db, accumulate) = b.gradForWrite()
+                axpyOrAssign(db, g.data, count: b.count, alpha: sign, accumulate: accumulate)
             case .add, .sub:
+                let db = b.gradPointer()
                 if cols == 1 { db[0] += sign * Float(sumDouble(g.data, count: g.count)) }
                 else { addColumnSums(db, g.data, rows: rows, cols: cols, alpha: sign) }
             case .mul:
+                let db = b.gradPointer()
                 if !bc { addProduct(db, g.data, a.data, count: b.count) }
                 else if cols == 1 {
                     var s = 0.0
@@ -62,6 +54,9 @@ private func binary(_ a: Tensor, _ b: Tensor, _ kind: BinaryOp, name: String) ->
                 } else { addColumnProductSums(db, g.data, a.data, rows: rows, cols: cols) }
             }
         }
+        // Last: for add and sub, a may take g itself (see receiveGradient), and b's gradient above
+        // has finished reading it.
+        if a.requiresGrad && kind != .mul { a.receiveGradient(g) }
     }
     return out
 }

@@ -131,7 +131,11 @@ public final class Tensor {
     /// through unchanged, and the tape never reads an output's gradient after its backward has run.
     public func receiveGradient(_ g: Tensor) {
         precondition(g.count == count, "receiveGradient: \(g.count) values for a tensor of \(count)")
-        if let own = grad { axpy(own.data, g.data, count: count) } else { grad = g.shape == shape ? g : Tensor(shape: shape, storage: g.storage, offset: g.offset) }
+        if let own = grad {
+            axpy(own.data, g.data, count: count)
+        } else {
+            grad = g.shape == shape ? g : Tensor(shape: shape, storage: g.storage, offset: g.offset)
+        }
     }
 
     /// Sets the gradient to zero, keeping its buffer (it may live in a gradient arena).

@@ -31,13 +31,16 @@ func gemmThreadsBenchmark(_ options: BenchOptions) {
         Parallel.setThreadCount(1)
         let one = flops / medianSeconds(run) / 1e9
         Parallel.setThreadCount(threads)
-        Parallel.setGemmUsesBLASThreads(true)
-        let blas = flops / medianSeconds(run) / 1e9
-        Parallel.setGemmUsesBLASThreads(false)
         let saved = sgemmSplitMinimumMNK
         sgemmSplitMinimumMNK = 1
         let split = flops / medianSeconds(run) / 1e9
         sgemmSplitMinimumMNK = saved
+        // OpenBLAS's own threads last: after a threaded call they keep polling for work for a while,
+        // which would take a core from whatever is timed next.
+        Parallel.setGemmUsesBLASThreads(true)
+        let blas = flops / medianSeconds(run) / 1e9
+        Parallel.setGemmUsesBLASThreads(false)
+        Thread.sleep(forTimeInterval: 0.3)  // let them go idle before the next shape
         let best = [(one, "1 thread"), (blas, "OpenBLAS"), (split, "split")].max { $0.0 < $1.0 }!.1
         print(pad("\(m)×\(n)×\(k)", 18) + pad("  " + what, 24) + lpad(fmt(one), 10) + lpad(fmt(blas), 10)
               + lpad(fmt(split), 8) + lpad(best, 10))

@@ -12,7 +12,7 @@ public func gelu(_ x: Tensor) -> Tensor {
         geluForward(out.data, x.data, count: x.count)
         return out
     }
-    // Training: keep gelu'(x) rather than x, so backward is a multiply (and x can be freed).
+    // Training: keep gelu'(x), so backward is one multiply (no exp or division).
     let derivative = Tensor(uninitialized: x.shape)
     geluForward(out.data, derivative: derivative.data, x.data, count: x.count)
     Tape.record(out, inputs: [x], op: .gelu) { [count = x.count] g in

@@ -161,14 +161,21 @@ public func linearGELU(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
 private func linearBackward(_ g: Tensor, x: Tensor, weight: Tensor, bias: Tensor?) {
     let outF = weight.shape[0], inF = weight.shape[1]
     let rows = x.count / max(inF, 1)
-    if x.requiresGrad {  // dx (rows, in) += dy · W
+    // dx (rows, in) += dy · W and dW (out, in) += dyᵀ · x are independent: run them as a pair.
+    var dxProduct: MatrixProduct?, dwProduct: MatrixProduct?
+    if x.requiresGrad {
         let (dx, accumulate) = x.gradForWrite()
-        sgemm(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
-              beta: accumulate ? 1 : 0, c: dx, ldc: inF)
+        dxProduct = MatrixProduct(m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF,
+                                  beta: accumulate ? 1 : 0, c: dx, ldc: inF)
     }
-    if weight.requiresGrad {  // dW (out, in) += dyᵀ · x
-        sgemm(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF,
-              beta: 1, c: weight.gradPointer(), ldc: inF)
+    if weight.requiresGrad {
+        dwProduct = MatrixProduct(transA: true, m: outF, n: inF, k: rows, a: g.data, lda: outF,
+                                  b: x.data, ldb: inF, beta: 1, c: weight.gradPointer(), ldc: inF)
+    }
+    switch (dxProduct, dwProduct) {
+    case let (dx?, dw?): sgemmPair(dx, dw)
+    case let (only?, nil), let (nil, only?): sgemm(only)
+    case (nil, nil): break
     }
     if let bias, bias.requiresGrad {
         addColumnSums(bias.gradPointer(), g.data, rows: rows, cols: outF)

@@ -67,36 +67,99 @@ private func blasSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha
 /// Block boundaries are multiples of this many rows or columns (whole micro-kernel tiles).
 private let sgemmSplitGranule = 16
 
+/// One row-major product C = alpha·op(A)·op(B) + beta·C, with `sgemm`'s parameters.
+public struct MatrixProduct {
+    public var transA: Bool, transB: Bool
+    public var m: Int, n: Int, k: Int
+    public var alpha: Float
+    public var a: UnsafePointer<Float>, lda: Int
+    public var b: UnsafePointer<Float>, ldb: Int
+    public var beta: Float
+    public var c: UnsafeMutablePointer<Float>, ldc: Int
+
+    public init(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        self.transA = transA; self.transB = transB
+        self.m = m; self.n = n; self.k = k; self.alpha = alpha
+        self.a = a; self.lda = lda; self.b = b; self.ldb = ldb
+        self.beta = beta; self.c = c; self.ldc = ldc
+    }
+
+    var multiplyAdds: Int { m * n * k }
+}
+
+/// `sgemm` with its parameters in a `MatrixProduct`.
+@inline(__always)
+public func sgemm(_ p: MatrixProduct) {
+    sgemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, alpha: p.alpha,
+          a: p.a, lda: p.lda, b: p.b, ldb: p.ldb, beta: p.beta, c: p.c, ldc: p.ldc)
+}
+
+/// Runs `sgemm(first)` and `sgemm(second)`, which must be independent (neither writes what the
+/// other reads). Large pairs run at the same time, the threads shared between them and each product
+/// split over its share as `sgemm` splits over all: with two threads each product is one
+/// single-threaded OpenBLAS call, so there is one fork-join instead of two and nobody packs an
+/// operand twice. A linear layer's backward is such a pair (dx and dW, equal multiply-add counts).
+/// Blocks depend only on the shapes and the thread count, as in `sgemm`.
+public func sgemmPair(_ first: MatrixProduct, _ second: MatrixProduct) {
+    let threads = Parallel.threadCount
+    guard threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0
+            && first.multiplyAdds >= sgemmSplitMinimumMNK && second.multiplyAdds >= sgemmSplitMinimumMNK
+            && first.m > 1 && second.m > 1 && first.k > 0 && second.k > 0 else {
+        sgemm(first)
+        sgemm(second)
+        return
+    }
+    let t0 = Profiler.blasSuspended == 0 ? Profiler.start() : 0
+    let firstParts = (threads + 1) / 2
+    let secondParts = threads - firstParts
+    Parallel.forRanges(threads, minWork: 0) { range in
+        for worker in range {
+            if worker < firstParts { sgemmBlock(first, part: worker, of: firstParts) }
+            else { sgemmBlock(second, part: worker - firstParts, of: secondParts) }
+        }
+    }
+    Profiler.stop(.sgemm, since: t0)
+}
+
 /// C split along its longer side into `threads` blocks of whole granules, one per thread.
 private func sgemmSplit(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
-    let byRows = m >= n
-    let extent = byRows ? m : n
-    let granules = (extent + sgemmSplitGranule - 1) / sgemmSplitGranule
-    let parts = min(threads, granules)
+    let extent = max(m, n)
+    let parts = min(threads, (extent + sgemmSplitGranule - 1) / sgemmSplitGranule)
     if parts <= 1 {
         blasSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
+    let product = MatrixProduct(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     Parallel.forRanges(parts, minWork: 0) { range in
-        for part in range {
-            let g = Parallel.chunkRange(part, of: parts, count: granules)
-            let lo = g.lowerBound * sgemmSplitGranule, hi = min(extent, g.upperBound * sgemmSplitGranule)
-            if lo >= hi { continue }
-            if byRows {
-                // Rows lo..<hi of C need rows lo..<hi of op(A): stored rows, or stored columns when transA.
-                blasSgemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
-                          a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb,
-                          beta: beta, c: c + lo * ldc, ldc: ldc)
-            } else {
-                // Columns lo..<hi of C need columns lo..<hi of op(B): stored columns, or rows when transB.
-                blasSgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha,
-                          a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb,
-                          beta: beta, c: c + lo, ldc: ldc)
-            }
-        }
+        for part in range { sgemmBlock(product, part: part, of: parts) }
+    }
+}
+
+/// Block `part` of `parts` of C, split along its longer side into blocks of whole granules, by one
+/// single-threaded OpenBLAS call (none when the block is empty).
+private func sgemmBlock(_ p: MatrixProduct, part: Int, of parts: Int) {
+    let byRows = p.m >= p.n
+    let extent = byRows ? p.m : p.n
+    let granules = (extent + sgemmSplitGranule - 1) / sgemmSplitGranule
+    let g = Parallel.chunkRange(part, of: parts, count: granules)
+    let lo = g.lowerBound * sgemmSplitGranule, hi = min(extent, g.upperBound * sgemmSplitGranule)
+    if lo >= hi { return }
+    if byRows {
+        // Rows lo..<hi of C need rows lo..<hi of op(A): stored rows, or stored columns when transA.
+        blasSgemm(transA: p.transA, transB: p.transB, m: hi - lo, n: p.n, k: p.k, alpha: p.alpha,
+                  a: p.a + (p.transA ? lo : lo * p.lda), lda: p.lda, b: p.b, ldb: p.ldb,
+                  beta: p.beta, c: p.c + lo * p.ldc, ldc: p.ldc)
+    } else {
+        // Columns lo..<hi of C need columns lo..<hi of op(B): stored columns, or rows when transB.
+        blasSgemm(transA: p.transA, transB: p.transB, m: p.m, n: hi - lo, k: p.k, alpha: p.alpha,
+                  a: p.a, lda: p.lda, b: p.b + (p.transB ? lo * p.ldb : lo), ldb: p.ldb,
+                  beta: p.beta, c: p.c + lo, ldc: p.ldc)
     }
 }
 

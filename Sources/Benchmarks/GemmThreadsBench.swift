@@ -47,4 +47,41 @@ func gemmThreadsBenchmark(_ options: BenchOptions) {
     }
     Parallel.setThreadCount(options.threads)
     print("sgemm splits products with M·N·K ≥ \(sgemmSplitMinimumMNK) over \(options.threads) threads")
+    print("")
+    linearBackwardPairBenchmark(threads: threads)
+    Parallel.setThreadCount(options.threads)
+}
+
+/// A linear layer's backward, dx = dy·W then dW += dyᵀ·x: each product split over all threads in
+/// turn (two fork-joins), against both at once with the threads shared between them (`sgemmPair`).
+private func linearBackwardPairBenchmark(threads: Int) {
+    // (rows, out, in, what)
+    let layers: [(Int, Int, Int, String)] = [
+        (768, 384, 128, "CPU c_attn"), (768, 128, 128, "CPU attn c_proj"), (768, 512, 128, "CPU c_fc"),
+        (768, 128, 512, "CPU mlp c_proj"), (768, 65, 128, "CPU lm head"), (256, 2304, 768, "GPT-2 4×64 c_attn"),
+    ]
+    print("== linear backward on \(threads) threads: dx and dW split in turn vs as a pair (µs, median) ==")
+    print(pad("rows×out×in", 18) + pad("  layer", 22) + lpad("in turn", 10) + lpad("pair", 10) + lpad("speed-up", 10))
+    Parallel.setThreadCount(threads)
+    for (rows, outF, inF, what) in layers {
+        let dy = allocateAligned(rows * outF), x = allocateAligned(rows * inF), w = allocateAligned(outF * inF)
+        let dx = allocateAligned(rows * inF), dw = allocateAligned(outF * inF)
+        defer { [dy, x, w, dx, dw].forEach { deallocateAligned($0) } }
+        var rng = RandomGenerator(seed: 2)
+        rng.fillNormal(dy, count: rows * outF); rng.fillNormal(x, count: rows * inF); rng.fillNormal(w, count: outF * inF)
+        let dxProduct = MatrixProduct(m: rows, n: inF, k: outF, a: dy, lda: outF, b: w, ldb: inF, c: dx, ldc: inF)
+        let dwProduct = MatrixProduct(transA: true, m: outF, n: inF, k: rows, a: dy, lda: outF, b: x, ldb: inF,
+                                      beta: 1, c: dw, ldc: inF)
+        var inTurn: [Double] = [], paired: [Double] = []
+        // Alternating, so that drift in the machine's speed affects both alike.
+        for _ in 0..<3 { sgemm(dxProduct); sgemm(dwProduct); sgemmPair(dxProduct, dwProduct) }
+        for _ in 0..<101 {
+            inTurn.append(seconds { sgemm(dxProduct); sgemm(dwProduct) })
+            paired.append(seconds { sgemmPair(dxProduct, dwProduct) })
+        }
+        inTurn.sort(); paired.sort()
+        let a = inTurn[50] * 1e6, b = paired[50] * 1e6
+        print(pad("\(rows)×\(outF)×\(inF)", 18) + pad("  " + what, 22) + lpad(fmt(a), 10) + lpad(fmt(b), 10)
+              + lpad(fmt(a / b, 2) + "×", 10))
+    }
 }

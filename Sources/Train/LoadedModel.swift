@@ -11,11 +11,17 @@ public struct LoadedModel {
     public let state: RunState
     public let directory: URL
 
-    /// `path`: a step directory, or a run directory (its latest checkpoint).
+    /// `path`: a step directory, or a run directory (its latest checkpoint). A fine-tuned classifier
+    /// is refused with a pointer to `tinygpt eval --task classify` (its weights include a head that a
+    /// language model does not have).
     public init(checkpoint path: String) throws {
         let url = try CheckpointStore.resolve(path: path)
         let stateURL = url.appendingPathComponent(CheckpointStore.stateFile)
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: stateURL.path)
+        if state.kind == FinetuneState.kind(.classify) {
+            throw TrainConfigError(source: path, message: "is a fine-tuned classifier (\(state.kind)), not a language model; "
+                                   + "evaluate it with `tinygpt eval --task classify`, or use the checkpoint it was fine-tuned from")
+        }
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: stateURL.path + " (tokenizer)")
         var config = state.model
         config.dropout = 0

@@ -121,15 +121,9 @@ struct EvalCommand: ParsableCommand {
         return "\(loaded.directory.path) (step \(loaded.state.step); \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, block \(c.blockSize), \(loaded.tokenizer.type) tokenizer of \(loaded.tokenizer.vocabSize) tokens)"
     }
 
-    /// The checkpoint as a language model; a fine-tuned classifier is pointed to --task classify.
+    /// The checkpoint as a language model (a fine-tuned classifier is refused with a pointer to --task classify).
     func loadLanguageModel() throws -> LoadedModel {
-        let url = try CheckpointStore.resolve(path: checkpoint)
-        let source = url.appendingPathComponent(CheckpointStore.stateFile).path
-        let state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
-        if state.kind == FinetuneState.kind(.classify) {
-            throw ValidationError("\(checkpoint): is a fine-tuned classifier (\(state.kind)); evaluate it with --task classify")
-        }
-        return try LoadedModel(checkpoint: checkpoint)
+        try LoadedModel(checkpoint: checkpoint)
     }
 
     func runLanguageModel() throws -> [String: Any] {

@@ -110,6 +110,10 @@ final class FinetuneErrorTests: XCTestCase {
         relabelled.devFile = otherLabels.path
         relabelled.maxIters = 4
         assertOneLineError(["relabelled.jsonl", "differ from the checkpoint"]) { try start(relabelled, run, resume: "auto") }
+        // Sampling and perplexity load checkpoints as language models; a classifier is pointed elsewhere.
+        assertOneLineError([run.path, "fine-tuned classifier", "eval --task classify"]) {
+            _ = try LoadedModel(checkpoint: run.path)
+        }
         XCTAssertEqual(try Data(contentsOf: weights), before, "the saved checkpoint changed")
         XCTAssertEqual(try CheckpointStore(runDirectory: run).checkpoints().map(\.step), [2])
     }

@@ -97,14 +97,16 @@ public func sgemm(_ p: MatrixProduct) {
 }
 
 /// Runs `sgemm(first)` and `sgemm(second)`, which must be independent (neither writes what the
-/// other reads). Large pairs run at the same time, the threads shared between them and each product
-/// split over its share as `sgemm` splits over all: with two threads each product is one
+/// other reads). Large pairs run at the same time, half the threads each, each product split over
+/// its half as `sgemm` splits over all (at an even thread count): with two threads each product is one
 /// single-threaded OpenBLAS call, so there is one fork-join instead of two and nobody packs an
 /// operand twice. A linear layer's backward is such a pair (dx and dW, equal multiply-add counts).
 /// Blocks depend only on the shapes and the thread count, as in `sgemm`.
 public func sgemmPair(_ first: MatrixProduct, _ second: MatrixProduct) {
     let threads = Parallel.threadCount
-    guard threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0
+    // An odd thread count would leave one product with fewer threads than the other, and it would
+    // finish last: there the products run in turn, each split over all the threads.
+    guard threads > 1 && threads % 2 == 0 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0
             && first.multiplyAdds >= sgemmSplitMinimumMNK && second.multiplyAdds >= sgemmSplitMinimumMNK
             && first.m > 1 && second.m > 1 && first.k > 0 && second.k > 0 else {
         sgemm(first)
@@ -112,12 +114,11 @@ public func sgemmPair(_ first: MatrixProduct, _ second: MatrixProduct) {
         return
     }
     let t0 = Profiler.blasSuspended == 0 ? Profiler.start() : 0
-    let firstParts = (threads + 1) / 2
-    let secondParts = threads - firstParts
+    let parts = threads / 2
     Parallel.forRanges(threads, minWork: 0) { range in
         for worker in range {
-            if worker < firstParts { sgemmBlock(first, part: worker, of: firstParts) }
-            else { sgemmBlock(second, part: worker - firstParts, of: secondParts) }
+            if worker < parts { sgemmBlock(first, part: worker, of: parts) }
+            else { sgemmBlock(second, part: worker - parts, of: parts) }
         }
     }
     Profiler.stop(.sgemm, since: t0)

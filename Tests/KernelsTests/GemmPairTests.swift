@@ -1,6 +1,6 @@
 // sgemmPair runs two independent products at once over shared threads: each result must equal the
 // product computed alone, for every transpose, split by rows and by columns, beta 0 and 1, at 1–4
-// threads, and pairs too small to split must fall back to one product after the other.
+// threads (3 runs them in turn), and pairs too small to split must fall back to one after the other.
 import XCTest
 import Kernels
 
@@ -40,7 +40,13 @@ final class GemmPairTests: XCTestCase {
     }
 
     func testPairEqualsEachProductAlone() {
-        sgemmSplitMinimumMNK = 1  // pair (and split) everything
+        for threshold in [1, 1 << 20] {  // pair (and split) everything; then none of these small shapes
+            sgemmSplitMinimumMNK = threshold
+            checkPairs(threshold: threshold)
+        }
+    }
+
+    private func checkPairs(threshold: Int) {
         // dx- and dW-shaped products of a linear layer's backward, plus shapes that split by columns.
         let shapes: [(Case, Case)] = [
             (Case(ta: false, tb: false, m: 96, n: 40, k: 24, beta: 0), Case(ta: true, tb: false, m: 24, n: 40, k: 96, beta: 1)),
@@ -50,8 +56,8 @@ final class GemmPairTests: XCTestCase {
         for (first, second) in shapes {
             for threads in [1, 2, 3, 4] {
                 let r = run(first, second, threads: threads)
-                assertClose(r.paired[0], r.alone[0], rtol: 1e-5, atol: 1e-5, "first \(first) on \(threads) threads")
-                assertClose(r.paired[1], r.alone[1], rtol: 1e-5, atol: 1e-5, "second \(second) on \(threads) threads")
+                assertClose(r.paired[0], r.alone[0], rtol: 1e-5, atol: 1e-5, "first \(first) on \(threads) threads, threshold \(threshold)")
+                assertClose(r.paired[1], r.alone[1], rtol: 1e-5, atol: 1e-5, "second \(second) on \(threads) threads, threshold \(threshold)")
             }
         }
     }

@@ -17,7 +17,7 @@ final class GemmPairTests: XCTestCase {
         var ldb: Int { tb ? k : n }
     }
 
-    /// The two products of `cases`, computed together by sgemmPair, and each alone by sgemm on one thread.
+    /// `first` and `second` computed together by sgemmPair, and each alone by sgemm on one thread.
     private func run(_ first: Case, _ second: Case, threads: Int) -> (paired: [[Float]], alone: [[Float]]) {
         let inputs = [first, second].enumerated().map { i, c in
             [randomFloats(c.m * c.k, seed: UInt64(10 * i + 1)), randomFloats(c.k * c.n, seed: UInt64(10 * i + 2)),

@@ -4,7 +4,6 @@
 //   --task classify  a fine-tuned classifier's accuracy, macro-F1 and confusion matrix
 // A readable table by default; --json prints one JSON object (and nothing else) on stdout.
 import ArgumentParser
-import Checkpoint
 import Data
 import Foundation
 import Kernels

@@ -11,7 +11,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "tinygpt", targets: ["tinygpt"]),
-        .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Checkpoint", "Train"]),
+        .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Config", "Checkpoint",
+                                            "Evaluate", "Train", "Planning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,13 +24,17 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Optim", dependencies: ["NN", "Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Kernels"], swiftSettings: fast),
-        .target(name: "Checkpoint", dependencies: ["Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
-        .target(name: "Train", dependencies: ["Checkpoint", "Data", "Optim", "NN", "Autograd", "Kernels"], swiftSettings: fast),
+        .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
+        .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
+        .target(name: "Evaluate", dependencies: ["Checkpoint", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
+                                              "Kernels"], swiftSettings: fast),
+        .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),
         .executableTarget(name: "tinygpt", dependencies: [
-            "Train", "Checkpoint", "Data", "Optim", "NN", "Autograd", "Kernels",
+            "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
-        .executableTarget(name: "Benchmarks", dependencies: ["Train", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
+        .executableTarget(name: "Benchmarks", dependencies: ["Planning", "Train", "Config", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
         .target(name: "TestSupport", dependencies: ["Autograd", "Kernels"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels", "TestSupport"]),
@@ -37,7 +42,8 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Checkpoint", "Data", "NN", "Autograd", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "NN",
+                                                  "Autograd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

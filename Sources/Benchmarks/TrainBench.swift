@@ -8,6 +8,7 @@ import Foundation
 import Autograd
 import Kernels
 import NN
+import Data
 import Optim
 import Train
 #if canImport(Glibc)
@@ -169,27 +170,22 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     let (g, t) = try loadCase(c)
     let B = t.batchSize, T = g.blockSize
     let model = GPT(config: g, seed: UInt64(t.seed))
-    let optimizer = AdamW(parameters: model.parameters, lr: t.learningRate, beta1: t.beta1, beta2: t.beta2,
-                          eps: t.eps, weightDecay: t.weightDecay)
-    var batchRNG = RandomGenerator(seed: 5), dropoutRNG = RandomGenerator(seed: 6)
-    let batches: [(ids: [Int32], targets: [Int32])] = (0..<4).map { _ in
-        ((0..<(B * T)).map { _ in Int32(batchRNG.nextInt(below: g.vocabSize)) },
-         (0..<(B * T)).map { _ in Int32(batchRNG.nextInt(below: g.vocabSize)) })
+    var batchRNG = RandomGenerator(seed: 5)
+    let batches: [TokenBatch] = (0..<4).map { _ in
+        TokenBatch(batchSize: B, blockSize: T,
+                   inputs: (0..<(B * T)).map { _ in Int32(batchRNG.nextInt(below: g.vocabSize)) },
+                   targets: (0..<(B * T)).map { _ in Int32(batchRNG.nextInt(below: g.vocabSize)) })
     }
+    // The training loop's own step (TrainingStep) on pretraining's objective, over fixed batches.
+    let trainingStep = TrainingStep(objective: FixedBatchObjective(model: model, batches: batches),
+                                    optimization: t.optimization)
+    var streams = TrainingStreams(seed: 5)
     var stepIndex = 0
-    // The same work as Pretrainer.trainStep with gradient_accumulation_steps = 1. Never inlined, so
-    // callgrind can count its instructions alone (--toggle-collect='*trainCaseBenchmark*step*').
+    // Never inlined, so callgrind can count its instructions alone
+    // (--toggle-collect='*trainCaseBenchmark*step*').
     @inline(never) func step() {
-        let batch = batches[stepIndex % batches.count]
+        _ = trainingStep.run(step: stepIndex, streams: &streams)
         stepIndex += 1
-        Profiler.measure(.zeroGrad) { model.zeroGrad() }
-        Tape.current.reset()
-        let (_, loss) = model.loss(batch.ids, targets: batch.targets, batch: B, time: T, training: true,
-                                   rng: &dropoutRNG)
-        loss.backward()
-        var norm = 0.0
-        Profiler.measure(.gradClip) { norm = globalGradientNorm(model.parameters) }
-        Profiler.measure(.optimizer) { optimizer.step(gradientScale: clippingScale(norm: norm, maxNorm: t.gradClip)) }
     }
 
     let steps = options.steps ?? max(1, Int((Double(c.steps) * options.stepScale).rounded()))
@@ -265,4 +261,28 @@ func printProfile(_ totals: [ProfileTotal], profiled: Int, stepMs: Double) {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+/// Causal-LM training on a fixed cycle of batches: the benchmark's objective (the time of a step does
+/// not depend on which tokens it reads).
+final class FixedBatchObjective: TrainingObjective {
+    let model: GPT
+    let batches: [TokenBatch]
+    var next = 0
+
+    init(model: GPT, batches: [TokenBatch]) { self.model = model; self.batches = batches }
+
+    var trainable: [NamedParameter] { model.parameters }
+    func zeroGrad() { model.zeroGrad() }
+
+    func nextBatch(rng: inout RandomGenerator) -> TokenBatch {
+        defer { next += 1 }
+        return batches[next % batches.count]
+    }
+
+    func loss(_ batch: TokenBatch, training: Bool, rng: inout RandomGenerator) -> StepLoss {
+        let (_, loss) = model.loss(batch.inputs, targets: batch.targets, batch: batch.batchSize,
+                                   time: batch.blockSize, training: training, rng: &rng)
+        return StepLoss(loss: loss, tokens: batch.batchSize * batch.blockSize)
+    }
 }

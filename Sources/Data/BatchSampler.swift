@@ -30,12 +30,19 @@ public struct SamplerState: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey { case mode, position, epoch, batches }
 }
 
+/// The name training code uses where `Batch` would mean its own batch type.
+public typealias TokenBatch = Batch
+
 /// One batch: B rows of T inputs, and the same rows shifted by one token as targets.
 public struct Batch: Equatable, Sendable {
     public let batchSize: Int   // B
     public let blockSize: Int   // T
     public var inputs: [Int32]  // (B, T)
     public var targets: [Int32] // (B, T)
+
+    public init(batchSize: Int, blockSize: Int, inputs: [Int32], targets: [Int32]) {
+        self.batchSize = batchSize; self.blockSize = blockSize; self.inputs = inputs; self.targets = targets
+    }
 }
 
 public struct BatchSampler: Sendable {

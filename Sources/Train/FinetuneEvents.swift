@@ -2,6 +2,7 @@
 // a summary at the start and the task's dev metrics at every evaluation (also the lines of
 // RUN/metrics.jsonl with "type": "eval").
 import Foundation
+import Evaluate
 
 public struct FinetuneSummary {
     public var task: FinetuneConfig.Task

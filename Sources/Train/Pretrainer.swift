@@ -1,13 +1,12 @@
-// Causal-LM pretraining: nanoGPT's train.py loop over token shards — random windows of
-// block_size+1 tokens, AdamW with warm-up + cosine decay, gradient accumulation and clipping,
-// periodic train/val loss estimates, checkpoints, and exact resume.
+// Sets up a pretraining run — dataset, model (fresh, or nanoGPT's init_from: a checkpoint's weights),
+// the run directory, and when resuming the saved state — and trains it with the shared loop.
 import Foundation
-import Autograd
 import Checkpoint
+import Config
 import Data
+import Evaluate
 import Kernels
 import NN
-import Optim
 
 public struct PretrainOptions {
     public var config: TrainConfig
@@ -30,85 +29,79 @@ public struct PretrainResult {
 }
 
 public final class Pretrainer {
-    public let config: TrainConfig
-    public let model: GPT
-    public let tokenizer: any Tokenizer
-    let optimizer: AdamW
-    let schedule: LearningRateSchedule
-    let store: CheckpointStore
-    let metrics: MetricsLog
-    var trainSampler: BatchSampler
-    let valDataset: TokenShardDataset
-    var batchRNG: RandomGenerator
-    var dropoutRNG: RandomGenerator
-    var step = 0
-    var bestValLoss: Double?
-    let resumedFrom: String?
-    let emit: (TrainingEvent) -> Void
+    public let task: PretrainTask
+    public let loop: TrainingLoop<PretrainTask>
+    public var config: TrainConfig { task.config }
+    public var model: GPT { task.model }
+    public var tokenizer: any Tokenizer { task.tokenizer }
 
-    /// Sets up the run: dataset, model, optimiser, and — when resuming — their saved states.
     /// Throws a one-line error for a bad dataset, an unwritable run directory or a mismatched checkpoint.
     public init(_ options: PretrainOptions, events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         var config = options.config
-        emit = events
         if config.threads > 0 { Parallel.setThreadCount(config.threads) }
 
         let dataDir = try DatasetDirectory(URL(fileURLWithPath: config.dataset))
-        tokenizer = try dataDir.loadTokenizer()
+        let tokenizer = try dataDir.loadTokenizer()
+        let start = try Pretrainer.startingWeights(config, tokenizer: tokenizer)
+        if let start { config.model = start.shape(dropout: config.dropout) }
         let vocab = try config.vocabularySize(tokenizerSize: tokenizer.vocabSize)
         config.vocabSize = vocab
         let modelConfig = config.modelConfig(vocabSize: vocab)
         try modelConfig.validate()
 
-        store = CheckpointStore(runDirectory: options.runDirectory, keepLast: config.keepLast)
-        var resumeURL: URL? = nil
-        if let r = options.resume { resumeURL = try store.resolve(resume: r) }
-        if resumeURL == nil, let existing = try store.checkpoints().last {
-            throw TrainConfigError(source: options.runDirectory.path, message: "already holds checkpoints (latest \(existing.url.lastPathComponent)); pass --resume auto to continue it or --out to start a new run")
-        }
+        let run = RunDirectory(options.runDirectory, keepLast: config.keepLast)
+        let resumeURL = try run.resumeCheckpoint(options.resume)
 
         let train = try dataDir.trainDataset(vocabSize: vocab)
-        valDataset = try dataDir.valDataset(vocabSize: vocab)
-        trainSampler = try BatchSampler(dataset: train, batchSize: config.batchSize, blockSize: config.blockSize,
-                                        mode: .random, name: "\(config.dataset) train split")
-        _ = try BatchSampler(dataset: valDataset, batchSize: config.batchSize, blockSize: config.blockSize,
+        let val = try dataDir.valDataset(vocabSize: vocab)
+        var trainSampler = try BatchSampler(dataset: train, batchSize: config.batchSize, blockSize: config.blockSize,
+                                            mode: .random, name: "\(config.dataset) train split")
+        _ = try BatchSampler(dataset: val, batchSize: config.batchSize, blockSize: config.blockSize,
                              mode: .random, name: "\(config.dataset) val split")
 
-        model = GPT(config: modelConfig, seed: UInt64(config.seed))
-        optimizer = AdamW(parameters: model.parameters, lr: config.learningRate, beta1: config.beta1,
-                          beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
-        schedule = LearningRateSchedule(learningRate: config.learningRate, minLR: config.minLR,
-                                        warmupIters: config.warmupIters, lrDecayIters: config.lrDecayIters,
-                                        decayLR: config.decayLR)
-        batchRNG = RandomGenerator(seed: UInt64(config.seed) &+ 1)
-        dropoutRNG = RandomGenerator(seed: UInt64(config.seed) &+ 2)
+        let model = GPT(config: modelConfig, seed: UInt64(config.seed))
+        if let start {
+            model.parameterArena.baseAddress!.update(from: start.model.parameterArena.baseAddress!,
+                                                     count: model.parameterArena.count)
+        }
 
+        var resumePoint: ResumePoint? = nil
         if let url = resumeURL {
             let state = try RunState.decode(try CheckpointStore.readState(from: url),
                                             source: url.appendingPathComponent("state.json").path)
             guard Pretrainer.sameArchitecture(state.model, modelConfig) else {
-                throw TrainConfigError(source: url.path, message: "checkpoint model \(Pretrainer.describe(state.model)) differs from the config's \(Pretrainer.describe(modelConfig))")
+                throw TrainingError(source: url.path, message: "checkpoint model \(Pretrainer.describe(state.model)) differs from the config's \(Pretrainer.describe(modelConfig))")
             }
-            try CheckpointStore.load(from: url, into: model.parameters, optimizer: optimizer)
-            step = state.step
-            batchRNG = state.batchRNG
-            dropoutRNG = state.dropoutRNG
             if let s = state.sampler { try trainSampler.restore(s) }
-            bestValLoss = state.bestValLoss
-            resumedFrom = url.path
-        } else {
-            resumedFrom = nil
+            resumePoint = ResumePoint(checkpoint: url, state: state, best: state.bestValLoss)
         }
-        self.config = config
+        task = PretrainTask(config: config, model: model, tokenizer: tokenizer, trainSampler: trainSampler,
+                            valDataset: val, initFrom: start?.directory.path)
+        loop = try TrainingLoop(task: task, config: config.optimization, run: run, seed: config.seed,
+                                resume: resumePoint, events: events)
+    }
 
-        do {
-            try FileManager.default.createDirectory(at: options.runDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw TrainConfigError(source: options.runDirectory.path, message: "cannot create the run directory (\((error as NSError).localizedDescription))")
+    /// Trains until max_iters (or Ctrl-C), evaluating and checkpointing along the way.
+    @discardableResult
+    public func run() throws -> PretrainResult {
+        let out = try loop.train()
+        return PretrainResult(step: out.step, finalTrainLoss: out.lastEvaluation?.trainLoss,
+                              finalValLoss: out.lastEvaluation?.valLoss, bestValLoss: out.best,
+                              interrupted: out.interrupted, seconds: out.seconds)
+    }
+
+    /// init_from: nil for "scratch", else the checkpoint's model, whose tokenizer must be the dataset's.
+    static func startingWeights(_ config: TrainConfig, tokenizer: any Tokenizer) throws -> LoadedModel? {
+        guard config.initFrom != "scratch" else { return nil }
+        let loaded: LoadedModel
+        do { loaded = try LoadedModel(checkpoint: config.initFrom) } catch {
+            throw TrainingError(source: "init_from", message: "\(error)")
         }
-        let metricsURL = options.runDirectory.appendingPathComponent("metrics.jsonl")
-        if resumedFrom != nil { try MetricsLog.truncate(url: metricsURL, afterStep: step) }
-        metrics = try MetricsLog(url: metricsURL)
+        let theirs = loaded.tokenizer.jsonObject() as NSDictionary, ours = tokenizer.jsonObject() as NSDictionary
+        guard theirs.isEqual(ours) else {
+            throw TrainingError(source: "init_from", message: "\(config.initFrom) was trained with another tokenizer than dataset \(config.dataset)'s (\(loaded.tokenizer.vocabSize) against \(tokenizer.vocabSize) tokens); prepare the data with the checkpoint's tokenizer")
+        }
+        return loaded
     }
 
     static func sameArchitecture(_ a: GPTConfig, _ b: GPTConfig) -> Bool {
@@ -119,112 +112,13 @@ public final class Pretrainer {
     static func describe(_ c: GPTConfig) -> String {
         "(vocab \(c.vocabSize), block \(c.blockSize), \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, bias \(c.bias))"
     }
+}
 
-    /// Trains until max_iters (or Ctrl-C), evaluating and checkpointing along the way.
-    @discardableResult
-    public func run() throws -> PretrainResult {
-        let t0 = Date()
-        emit(.started(config: config, parameterCount: model.parameterCount, startStep: step, resumedFrom: resumedFrom))
-        var lastTrain: Double? = nil, lastVal: Double? = nil
-        if step == 0 && config.maxIters > 0 {
-            let e = evaluate()
-            lastTrain = e.trainLoss; lastVal = e.valLoss
-        }
-        while step < config.maxIters {
-            if Interrupt.requested {
-                let url = try saveCheckpoint(isBest: false)
-                emit(.checkpoint(path: url.path, step: step))
-                emit(.interrupted(step: step))
-                return PretrainResult(step: step, finalTrainLoss: lastTrain, finalValLoss: lastVal,
-                                      bestValLoss: bestValLoss, interrupted: true, seconds: Date().timeIntervalSince(t0))
-            }
-            trainStep()
-            if step % config.evalInterval == 0 || step == config.maxIters {
-                let e = evaluate()
-                lastTrain = e.trainLoss; lastVal = e.valLoss
-                if config.alwaysSaveCheckpoint || e.isBest || step == config.maxIters {
-                    let url = try saveCheckpoint(isBest: e.isBest)
-                    emit(.checkpoint(path: url.path, step: step))
-                }
-            }
-        }
-        let seconds = Date().timeIntervalSince(t0)
-        emit(.finished(step: step, seconds: seconds))
-        return PretrainResult(step: step, finalTrainLoss: lastTrain, finalValLoss: lastVal, bestValLoss: bestValLoss,
-                              interrupted: false, seconds: seconds)
-    }
-
-    /// One optimiser step over gradient_accumulation_steps micro-batches.
-    func trainStep() {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let lr = schedule.lr(at: step)
-        let micro = config.gradientAccumulationSteps
-        model.zeroGrad()
-        var lossSum = 0.0
-        for _ in 0..<micro {
-            let batch = trainSampler.next(rng: &batchRNG)
-            Tape.current.reset()
-            let (_, loss) = model.loss(batch.inputs, targets: batch.targets, batch: batch.batchSize,
-                                       time: batch.blockSize, training: true, rng: &dropoutRNG)
-            lossSum += Double(loss.item)
-            // Mean over micro-batches: each contributes 1/micro of the gradient.
-            let scaled = micro == 1 ? loss : loss * (1 / Float(micro))
-            scaled.backward()
-        }
-        // Clipping is folded into the update (the gradients are scaled as AdamW reads them).
-        let norm = globalGradientNorm(model.parameters)
-        optimizer.lr = lr
-        optimizer.step(gradientScale: clippingScale(norm: norm, maxNorm: config.gradClip))
-        step += 1
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-        let m = StepMetrics(step: step, maxSteps: config.maxIters, loss: Float(lossSum / Double(micro)),
-                            learningRate: lr, gradNorm: norm, milliseconds: ms,
-                            tokensPerSecond: Double(config.tokensPerStep) / (ms / 1000))
-        if step % config.logInterval == 0 || step == config.maxIters {
-            metrics.append(m.jsonObject)
-            emit(.step(m))
-        }
-    }
-
-    /// Mean loss over eval_iters batches of each split, without gradients or dropout. Eval batches come
-    /// from their own generator seeded by (seed, step), so evaluating never shifts the training batches.
-    public func evaluate() -> EvalMetrics {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var rng = RandomGenerator(seed: UInt64(config.seed) &* 0x9E37_79B9 &+ UInt64(step) &+ 17)
-        func meanLoss(_ dataset: TokenShardDataset) -> Double {
-            guard var sampler = try? BatchSampler(dataset: dataset, batchSize: config.batchSize,
-                                                  blockSize: config.blockSize, mode: .random) else { return .nan }
-            var total = 0.0
-            withoutGrad {
-                var unusedDropout = dropoutRNG
-                for _ in 0..<config.evalIters {
-                    let b = sampler.next(rng: &rng)
-                    let (_, loss) = model.loss(b.inputs, targets: b.targets, batch: b.batchSize, time: b.blockSize,
-                                               training: false, rng: &unusedDropout)
-                    total += Double(loss.item)
-                }
-            }
-            return total / Double(config.evalIters)
-        }
-        let trainLoss = meanLoss(trainSampler.dataset)
-        let valLoss = meanLoss(valDataset)
-        let isBest = bestValLoss.map { valLoss < $0 } ?? true
-        if isBest { bestValLoss = valLoss }
-        let e = EvalMetrics(step: step, trainLoss: trainLoss, valLoss: valLoss, isBest: isBest,
-                            milliseconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        metrics.append(e.jsonObject)
-        emit(.eval(e))
-        return e
-    }
-
-    func runState() -> RunState {
-        RunState(kind: "pretrain", step: step, config: config.jsonObject, model: model.config,
-                 tokenizer: tokenizer.jsonObject(), batchRNG: batchRNG, dropoutRNG: dropoutRNG,
-                 sampler: trainSampler.state, bestValLoss: bestValLoss, threads: Parallel.threadCount)
-    }
-
-    func saveCheckpoint(isBest: Bool) throws -> URL {
-        try store.save(step: step, model: model.parameters, optimizer: optimizer, state: try runState().encoded(),
-                       isBest: isBest)
+extension LoadedModel {
+    /// The checkpoint's architecture with the run's dropout (nanoGPT lets init_from runs set only that).
+    func shape(dropout: Float) -> GPTConfig {
+        var shape = model.config
+        shape.dropout = dropout
+        return shape
     }
 }

@@ -6,8 +6,8 @@
 import ArgumentParser
 import Data
 import Foundation
+import Evaluate
 import Kernels
-import Train
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,8 +34,11 @@ struct EvalCommand: ParsableCommand {
 
     @Option(name: .long, help: "Checkpoint: a step directory or a run directory (uses its latest).")
     var checkpoint: String
+    /// What `eval` measures.
+    enum Task: String, CaseIterable, ExpressibleByArgument { case lm, icl, classify }
+
     @Option(name: .long, help: "lm (perplexity), icl (in-context classification) or classify (fine-tuned classifier).")
-    var task: String = "lm"
+    var task: Task = .lm
 
     @Option(name: .long, help: "lm: a UTF-8 text file to measure.") var text: String?
     @Option(name: .long, help: "lm: a dataset directory made by 'tinygpt prepare'.") var data: String?
@@ -63,9 +66,9 @@ struct EvalCommand: ParsableCommand {
             if let threads { Parallel.setThreadCount(threads) }
             var out: [String: Any]
             switch task {
-            case "lm": out = try runLanguageModel()
-            case "icl": out = try runInContext()
-            default: out = try runClassifier()
+            case .lm: out = try runLanguageModel()
+            case .icl: out = try runInContext()
+            case .classify: out = try runClassifier()
             }
             if json {
                 out["checkpoint"] = checkpoint
@@ -83,14 +86,13 @@ struct EvalCommand: ParsableCommand {
             ("--template", template != nil), ("--labels", labels != nil), ("--shots", shots != nil),
             ("--train", train != nil), ("--seed", seed != nil), ("--max-examples", maxExamples != nil),
         ]
-        let allowed: [String: Set<String>] = [
-            "lm": ["--text", "--data", "--split", "--max-tokens", "--batch-size"],
-            "icl": ["--dev", "--template", "--labels", "--shots", "--train", "--seed", "--max-examples"],
-            "classify": ["--dev", "--max-examples"],
+        let allowed: [Task: Set<String>] = [
+            .lm: ["--text", "--data", "--split", "--max-tokens", "--batch-size"],
+            .icl: ["--dev", "--template", "--labels", "--shots", "--train", "--seed", "--max-examples"],
+            .classify: ["--dev", "--max-examples"],
         ]
-        guard let ok = allowed[task] else { throw ValidationError("--task: expected lm, icl or classify, got \"\(task)\"") }
-        if let (flag, _) = given.first(where: { $0.1 && !ok.contains($0.0) }) {
-            throw ValidationError("\(flag) does not apply to --task \(task)")
+        if let (flag, _) = given.first(where: { $0.1 && !allowed[task]!.contains($0.0) }) {
+            throw ValidationError("\(flag) does not apply to --task \(task.rawValue)")
         }
         if let t = threads, t < 1 { throw ValidationError("--threads: must be >= 1, got \(t)") }
         if let m = maxTokens, m < 2 { throw ValidationError("--max-tokens: must be >= 2, got \(m)") }
@@ -98,14 +100,14 @@ struct EvalCommand: ParsableCommand {
         if let m = maxExamples, m < 1 { throw ValidationError("--max-examples: must be >= 1, got \(m)") }
         if let s = shots, s < 0 { throw ValidationError("--shots: must be >= 0, got \(s)") }
         switch task {
-        case "lm":
+        case .lm:
             if (text == nil) == (data == nil) { throw ValidationError("--task lm needs exactly one of --text FILE or --data DIR") }
             if split != nil && data == nil { throw ValidationError("--split applies only with --data") }
-        case "icl":
+        case .icl:
             if dev == nil { throw ValidationError("--task icl needs --dev FILE (labelled JSONL rows)") }
             if (shots ?? 0) > 0 && train == nil { throw ValidationError("--shots \(shots!) needs --train FILE to draw demonstrations from") }
             if train != nil && (shots ?? 0) == 0 { throw ValidationError("--train is used only with --shots k (k >= 1)") }
-        default:
+        case .classify:
             if dev == nil { throw ValidationError("--task classify needs --dev FILE (labelled JSONL rows)") }
         }
     }

@@ -2,6 +2,7 @@
 // and a time estimate from sgemm and memcpy measured on this machine now.
 import ArgumentParser
 import Foundation
+import Planning
 import Train
 
 struct PlanCommand: ParsableCommand {
@@ -13,6 +14,7 @@ struct PlanCommand: ParsableCommand {
             comes from the config, else from the dataset's tokenizer, else --vocab-size. For the time \
             estimate it times the model's own matrix products, its attention and memcpy on this machine \
             now (under 2 s).
+            Example: tinygpt plan --config configs/gpt2-124m.json --set batch_size=4
             """)
 
     @Option(name: .long, help: "JSON config file (e.g. configs/shakespeare-char-cpu.json).")
@@ -29,11 +31,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             var cfg = try TrainConfig.load(path: config)
-            var flags: [String] = []
-            if let dataset { flags.append("dataset=\"\(dataset)\"") }
-            if let vocabSize { flags.append("vocab_size=\(vocabSize)") }
-            if let threads { flags.append("threads=\(threads)") }
-            try cfg.apply(overrides: flags, source: "command-line flag")
+            try cfg.apply(flags: [("dataset", dataset), ("vocab_size", vocabSize), ("threads", threads)])
             try cfg.apply(overrides: overrides, source: "--set")
 
             let plan = try TrainingPlan(config: cfg, source: config)

@@ -1,6 +1,7 @@
 // The figures of `tinygpt plan` as an aligned table (human-readable units) or a JSON object (raw
 // numbers: counts, FLOPs, bytes, milliseconds and seconds).
 import Foundation
+import Planning
 import Train
 
 struct PlanReport {

@@ -2,8 +2,8 @@
 import ArgumentParser
 import Data
 import Foundation
+import Evaluate
 import NN
-import Train
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

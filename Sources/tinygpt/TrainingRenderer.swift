@@ -10,7 +10,7 @@ final class TrainingRenderer {
 
     func render(_ event: TrainingEvent) {
         switch event {
-        case let .started(config, parameterCount, startStep, resumedFrom):
+        case let .pretrainStarted(config, parameterCount, startStep, resumedFrom):
             self.startStep = startStep
             startTime = Date()
             if let data = try? JSONSerialization.data(withJSONObject: config.jsonObject, options: [.sortedKeys]) {
@@ -27,7 +27,7 @@ final class TrainingRenderer {
             if Terminal.isTTY { text += " | ETA " + Terminal.duration(eta) }
             if let e = lastEval, Terminal.isTTY { text += String(format: " | val %.4f", e.valLoss) }
             Terminal.live(text)
-        case let .eval(e):
+        case let .pretrainEval(e):
             lastEval = e
             Terminal.line(String(format: "step %d: train loss %.4f, val loss %.4f%@ (%.1f s)", e.step, e.trainLoss,
                                  e.valLoss, e.isBest ? " (best)" : "", e.milliseconds / 1000))
@@ -53,7 +53,7 @@ final class TrainingRenderer {
                 Terminal.line("task tokens: " + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
-        case let .taskEval(e):
+        case let .finetuneEval(e):
             let best = e.isBest ? " (best)" : ""
             if let c = e.classification {
                 Terminal.line(String(format: "step %d: dev accuracy %.4f, macro-F1 %.4f, loss %.4f%@ (%.1f s)", e.step,

@@ -1,5 +1,10 @@
 import XCTest
 import Foundation
+import Config
+import Evaluate
+import Planning
+import Checkpoint
+import Data
 
 /// Base for the evaluation test classes: one small trained checkpoint per class, built by
 /// `makeEvaluationCheckpoint` in a scratch directory that goes away after the class's tests.

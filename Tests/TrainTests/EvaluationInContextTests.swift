@@ -3,6 +3,10 @@ import Foundation
 import Data
 import NN
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
 
 /// Zero-shot and k-shot classification by label-word likelihood: predictions follow hand-computed
 /// scores, demonstrations are deterministic and never the query, long prompts are cut from the left.

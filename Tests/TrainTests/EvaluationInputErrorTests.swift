@@ -2,6 +2,10 @@ import XCTest
 import Foundation
 import Data
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
 
 /// Every bad evaluation input is refused with one line naming the file and line, or the flag; and
 /// the flag syntaxes (templates, verbalisers, escapes) parse as documented.

@@ -5,6 +5,10 @@ import Data
 import Kernels
 import NN
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
 
 /// Characters the evaluation tests put in prompts, beyond the synthetic corpus's letters.
 let evaluationCorpus = syntheticCorpus(lines: 300) + "review: sentiment: good bad\n"

@@ -2,6 +2,10 @@ import XCTest
 import Foundation
 import Checkpoint
 import Train
+import Config
+import Evaluate
+import Planning
+import Data
 
 /// Bad input to fine-tuning: each is one line naming the file (and line) or flag, and nothing saved is
 /// touched.

@@ -3,6 +3,10 @@ import Foundation
 import Data
 import Kernels
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
 
 /// Input formats, answer extraction, metrics and config parsing of fine-tuning (no training).
 final class FinetuneFormatTests: XCTestCase {
@@ -100,7 +104,7 @@ final class FinetuneFormatTests: XCTestCase {
         XCTAssertEqual(c.template, "Q: {prompt} A:")
         XCTAssertTrue(c.pack)
         XCTAssertEqual(c.answerPattern, .gsm8k)
-        XCTAssertEqual(c.effectiveMetric, "loss")
+        XCTAssertEqual(c.effectiveMetric, .loss)
         XCTAssertNoThrow(try c.validate())
         XCTAssertThrowsError(try c.apply(overrides: ["lm_wieght=1"])) { e in
             XCTAssertTrue(String(describing: e).contains("did you mean \"lm_weight\""), "\(e)")

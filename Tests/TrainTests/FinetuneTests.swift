@@ -6,6 +6,9 @@ import Data
 import Kernels
 import NN
 import Train
+import Config
+import Evaluate
+import Planning
 
 /// Fine-tuning end to end on small synthetic tasks: learning, the saved classifier, exact resume,
 /// freezing, padding independence.
@@ -113,7 +116,7 @@ final class FinetuneTests: XCTestCase {
         config.evalInterval = 200
         config.devLimit = 40
         config.maxNewTokens = 12
-        config.metric = "accuracy"
+        config.metric = .accuracy
         config.dropout = 0
         config.template = "{prompt}:"
         let out = try finetune(config, run: dir.url.appendingPathComponent("g"))
@@ -264,7 +267,7 @@ func finetune(_ config: FinetuneConfig, run: URL, resume: String? = nil,
     var evals: [TaskEvalMetrics] = []
     let trainer = try Finetuner(FinetuneOptions(config: config, runDirectory: run, resume: resume)) { event in
         if case let .step(m) = event { losses[m.step] = m.loss }
-        if case let .taskEval(e) = event { evals.append(e) }
+        if case let .finetuneEval(e) = event { evals.append(e) }
         onEvent(event)
     }
     let result = try trainer.run()

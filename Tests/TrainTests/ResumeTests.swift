@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
+import Data
 
 /// Resume must be exact: training N steps straight equals training k, stopping, and resuming to N,
 /// bit for bit (weights and every logged loss), including dropout and data order.

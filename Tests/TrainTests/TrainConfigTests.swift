@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
+import Data
 
 final class TrainConfigTests: XCTestCase {
     func write(_ text: String) throws -> String {

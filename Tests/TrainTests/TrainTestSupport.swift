@@ -1,6 +1,10 @@
 import Foundation
 import Data
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
 
 /// A scratch directory removed when the test object goes away.
 final class ScratchDirectory {

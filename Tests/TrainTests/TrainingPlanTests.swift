@@ -2,6 +2,11 @@ import XCTest
 import Foundation
 import NN
 import Train
+import Config
+import Evaluate
+import Planning
+import Checkpoint
+import Data
 
 final class TrainingPlanTests: XCTestCase {
     func message(_ body: () throws -> Void) -> String {

@@ -19,7 +19,7 @@ public struct LoadedModel {
         let stateURL = url.appendingPathComponent(CheckpointStore.stateFile)
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: stateURL.path)
         if state.kind == FinetuneState.kind(.classify) {
-            throw TrainConfigError(source: path, message: "is a fine-tuned classifier (\(state.kind)), not a language model; "
+            throw EvaluationError(path, "is a fine-tuned classifier (\(state.kind)), not a language model; "
                                    + "evaluate it with `tinygpt eval --task classify`, or use the checkpoint it was fine-tuned from")
         }
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: stateURL.path + " (tokenizer)")

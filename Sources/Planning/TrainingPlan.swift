@@ -2,8 +2,10 @@
 // one Pretrainer would build from the same config (vocab_size from the config, else from the
 // dataset's tokenizer). Time comes from StepTimeEstimate with a ThroughputMeasurement.
 import Foundation
+import Config
 import Data
 import NN
+import Train
 
 public struct TrainingPlan {
     /// The config with vocab_size filled in.
@@ -36,7 +38,7 @@ public struct TrainingPlan {
         cfg.vocabSize = try Self.vocabularySize(cfg, source: source)
         let fromDataset = config.vocabSize == nil
         let model = cfg.modelConfig(vocabSize: cfg.vocabSize!)
-        do { try model.validate() } catch { throw TrainConfigError(source: source, message: "\(error)") }
+        do { try model.validate() } catch { throw ConfigError(source: source, message: "\(error)") }
         self.init(config: cfg, model: model)
         vocabularyFromDataset = fromDataset
     }
@@ -92,7 +94,7 @@ public struct TrainingPlan {
             tokenizerSize = try dataset.loadTokenizer().vocabSize
         } catch {
             guard let v = cfg.vocabSize else {
-                throw TrainConfigError(source: source, message: "has no vocab_size, and dataset \(cfg.dataset) cannot supply one (\(error)); pass --vocab-size N")
+                throw ConfigError(source: source, message: "has no vocab_size, and dataset \(cfg.dataset) cannot supply one (\(error)); pass --vocab-size N")
             }
             return v
         }

@@ -8,7 +8,6 @@
 // the completion and the end token. `end` is the tokenizer's end-of-text token when it has one, else
 // a new id appended after the base vocabulary like the task tokens.
 import Foundation
-import Data
 
 public struct ClassificationFormat {
     public let tokenizer: any Tokenizer
@@ -72,7 +71,7 @@ public struct InstructionFormat {
 
     public init(tokenizer: any Tokenizer, template: String, end: Int32, blockSize: Int) throws {
         guard template.contains(Self.promptPlaceholder) else {
-            throw TrainConfigError(source: "--template", message: "must contain \(Self.promptPlaceholder), got \"\(template)\"")
+            throw DataError.badOption(flag: "--template", problem: "must contain \(Self.promptPlaceholder), got \"\(template)\"")
         }
         precondition(blockSize >= 2, "InstructionFormat: block size \(blockSize) is too small")
         self.tokenizer = tokenizer

@@ -2,6 +2,7 @@
 // exactly as an unbroken one would (RNG states, data position, step, best loss) and so that sampling and
 // fine-tuning can rebuild the model and tokenizer from the checkpoint alone.
 import Foundation
+import Config
 import Data
 import Kernels
 import NN
@@ -33,10 +34,7 @@ public struct RunState {
     public func encoded() throws -> Foundation.Data {
         var o: [String: Any] = [
             "format": Self.format, "version": Self.version, "kind": kind, "step": step, "config": config,
-            "model": [
-                "vocab_size": model.vocabSize, "block_size": model.blockSize, "n_layer": model.nLayer,
-                "n_head": model.nHead, "n_embd": model.nEmbd, "dropout": Double(model.dropout), "bias": model.bias,
-            ],
+            "model": model.jsonObject,
             "tokenizer": tokenizer,
             // UInt64 words as strings: JSON numbers are doubles in many readers and would lose bits.
             "rng": ["batch": batchRNG.state.map(String.init), "dropout": dropoutRNG.state.map(String.init)],
@@ -49,7 +47,7 @@ public struct RunState {
     }
 
     public static func decode(_ data: Foundation.Data, source: String) throws -> RunState {
-        func fail(_ m: String) -> TrainConfigError { TrainConfigError(source: source, message: m) }
+        func fail(_ m: String) -> CheckpointError { CheckpointError("\(source): \(m)") }
         guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw fail("state.json is not a JSON object")
         }
@@ -62,13 +60,10 @@ public struct RunState {
               let tokenizer = o["tokenizer"] as? [String: Any], let rng = o["rng"] as? [String: Any] else {
             throw fail("state.json lacks one of kind, step, config, model, tokenizer, rng")
         }
-        func int(_ k: String) throws -> Int {
-            guard let x = m[k] as? Int else { throw fail("model.\(k) missing or not an integer") }
-            return x
+        let model: GPTConfig
+        do { model = try GPTConfig(savedJSON: m, source: source) } catch let e as ConfigError {
+            throw fail(e.message)
         }
-        let model = GPTConfig(vocabSize: try int("vocab_size"), blockSize: try int("block_size"),
-                              nLayer: try int("n_layer"), nHead: try int("n_head"), nEmbd: try int("n_embd"),
-                              dropout: Float((m["dropout"] as? Double) ?? 0), bias: (m["bias"] as? Bool) ?? true)
         func words(_ k: String) throws -> RandomGenerator {
             guard let a = rng[k] as? [String], a.count == 4 else { throw fail("rng.\(k) must be 4 words") }
             let w = a.compactMap(UInt64.init)

@@ -26,7 +26,7 @@ public final class FineTunedClassifier {
         let source = url.appendingPathComponent(CheckpointStore.stateFile).path
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
         guard state.kind == FinetuneState.kind(.classify) else {
-            throw TrainConfigError(source: url.path, message: "checkpoint kind is \"\(state.kind)\", not a fine-tuned classifier (finetune-classify)")
+            throw EvaluationError(url.path, "checkpoint kind is \"\(state.kind)\", not a fine-tuned classifier (finetune-classify)")
         }
         let ft = try FinetuneState.decode(state, source: source)
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: source + " (tokenizer)")
@@ -50,7 +50,7 @@ public final class FineTunedClassifier {
         rows.reserveCapacity(texts.count)
         for (i, t) in texts.enumerated() {
             do { rows.append(try format.encode(text: t, textB: textsB?[i]).ids) } catch {
-                throw TrainConfigError(source: "text \(i + 1)", message: "\(error) (the checkpoint's tokenizer cannot encode it)")
+                throw EvaluationError("text \(i + 1)", "\(error) (the checkpoint's tokenizer cannot encode it)")
             }
         }
         return argmaxRows(classifierLogits(model: model, head: head, rows: rows, batchSize: batchSize), labels: labels.count)
@@ -61,7 +61,7 @@ public final class FineTunedClassifier {
         var ids: [[Int32]] = []
         for r in rows {
             do { ids.append(try format.encode(text: r.text, textB: r.textB).ids) } catch {
-                throw TrainConfigError(source: "\(source):\(r.line)", message: "\(error) (the checkpoint's tokenizer cannot encode it)")
+                throw EvaluationError("\(source):\(r.line)", "\(error) (the checkpoint's tokenizer cannot encode it)")
             }
         }
         return argmaxRows(classifierLogits(model: model, head: head, rows: ids, batchSize: batchSize), labels: labels.count)
@@ -73,7 +73,7 @@ public final class FineTunedClassifier {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let targets = try rows.map { r -> Int in
             guard let i = index[r.label] else {
-                throw TrainConfigError(source: "\(source):\(r.line)", message: "label \"\(r.label)\" is not one the classifier was trained on (\(labels.joined(separator: ", ")))")
+                throw EvaluationError("\(source):\(r.line)", "label \"\(r.label)\" is not one the classifier was trained on (\(labels.joined(separator: ", ")))")
             }
             return i
         }
@@ -115,7 +115,7 @@ public func classifierLogits(model: GPT, head: ClassifierHead, rows: [[Int32]], 
 }
 
 /// The index of the largest of each row's `labels` logits (the first on ties).
-func argmaxRows(_ logits: [Float], labels k: Int) -> [Int] {
+public func argmaxRows(_ logits: [Float], labels k: Int) -> [Int] {
     stride(from: 0, to: logits.count, by: k).map { base in
         var best = 0
         for j in 1..<k where logits[base + j] > logits[base + best] { best = j }

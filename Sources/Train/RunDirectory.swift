@@ -1,0 +1,66 @@
+// A run's directory: its checkpoints (CheckpointStore), metrics.jsonl, and the rules that keep a
+// user's earlier run safe — a new run never starts over checkpoints it did not make, and an
+// unwritable place fails before any work is done.
+import Foundation
+import Checkpoint
+
+public final class RunDirectory {
+    public let url: URL
+    public let store: CheckpointStore
+    public private(set) var metrics: MetricsLog?
+
+    public init(_ url: URL, keepLast: Int) {
+        self.url = url
+        store = CheckpointStore(runDirectory: url, keepLast: keepLast)
+    }
+
+    /// The checkpoint `--resume` names (a step directory, a run directory, or "auto" for this run's
+    /// latest, if any). Without one, a directory that already holds checkpoints is refused.
+    public func resumeCheckpoint(_ resume: String?) throws -> URL? {
+        if let resume, let url = try store.resolve(resume: resume) { return url }
+        if let existing = try store.checkpoints().last {
+            throw TrainingError(source: url.path, message: "already holds checkpoints (latest \(existing.url.lastPathComponent)); pass --resume auto to continue it or --out to start a new run")
+        }
+        return nil
+    }
+
+    /// Fails unless the directory is (or can be created as) a writable directory.
+    public func checkWritable() throws {
+        var probe = url.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: probe.path, isDirectory: &isDirectory) {
+            let parent = probe.deletingLastPathComponent()
+            if parent.path == probe.path { break }
+            probe = parent
+        }
+        guard isDirectory.boolValue else {
+            throw TrainingError(source: "--out \(url.path)", message: "\(probe.path) is not a directory")
+        }
+        guard FileManager.default.isWritableFile(atPath: probe.path) else {
+            throw TrainingError(source: "--out \(url.path)", message: "\(probe.path) is not writable")
+        }
+    }
+
+    /// Creates the directory and opens metrics.jsonl; a resumed run first drops the lines logged after
+    /// the step it resumes from.
+    public func openMetrics(resumedAt step: Int?) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError(source: url.path, message: "cannot create the run directory (\((error as NSError).localizedDescription))")
+        }
+        let metricsURL = url.appendingPathComponent("metrics.jsonl")
+        if let step { try MetricsLog.truncate(url: metricsURL, afterStep: step) }
+        metrics = try MetricsLog(url: metricsURL)
+    }
+}
+
+/// A problem setting up or running a training run (its run directory, its data, a checkpoint that
+/// does not fit), printed as "SOURCE: message".
+public struct TrainingError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public let source: String
+    public let message: String
+    public init(source: String, message: String) { self.source = source; self.message = message }
+    public var description: String { "\(source): \(message)" }
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,45 @@
+// Option groups that several commands share, each flag mapped straight to a typed config field, and
+// the closed choices as enums so the parser validates them and --help lists them.
+import ArgumentParser
+import Checkpoint
+import Config
+import Evaluate
+import Foundation
+import Train
+
+/// Where a training run writes, and what it continues.
+struct RunLocationOptions: ParsableArguments {
+    @Option(name: .long, help: "Run directory for checkpoints and metrics.jsonl.")
+    var out: String?
+    @Option(name: .long, help: "Resume from a step directory, a run directory, or 'auto' (this run's latest).")
+    var resume: String?
+}
+
+/// The optimisation flags of every training command, as config fields.
+struct TrainingFlagOptions: ParsableArguments {
+    @Option(name: .customLong("max-iters"), help: "Optimiser steps to train for.") var maxIters: Int?
+    @Option(name: .customLong("batch-size"), help: "Sequences (rows, packed contexts) per micro-batch.") var batchSize: Int?
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate.") var learningRate: Double?
+    @Option(name: .customLong("eval-interval"), help: "Steps between evaluations and checkpoints.") var evalInterval: Int?
+    @Option(name: .long, help: "Random seed.") var seed: Int?
+    @Option(name: .long, help: "Threads for our kernels and OpenBLAS (0 = all cores).") var threads: Int?
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: "Override any config key: --set warmup_iters=50 (repeatable; applied last).")
+    var overrides: [String] = []
+
+    /// (config key, value) for each flag given.
+    var fields: [(String, Any?)] {
+        [("max_iters", maxIters), ("batch_size", batchSize), ("learning_rate", learningRate),
+         ("eval_interval", evalInterval), ("seed", seed), ("threads", threads)]
+    }
+
+    /// Applies the flags, then --set, on top of `config`.
+    func apply<C: Configurable>(to config: inout C, extra: [(String, Any?)] = []) throws {
+        try config.apply(flags: fields + extra)
+        try config.apply(overrides: overrides, source: "--set")
+    }
+}
+
+extension TaskKind: ExpressibleByArgument {}
+extension FinetuneConfig.Metric: ExpressibleByArgument {}
+extension AnswerPattern: ExpressibleByArgument {}

@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
-        .target(name: "Evaluate", dependencies: ["Checkpoint", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
+        .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Train", dependencies: ["Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
                                               "Kernels"], swiftSettings: fast),
         .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),

@@ -106,11 +106,21 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return row[b.count]
 }
 
-/// A configuration problem — a config file, a flag or a `--set` item — printed as "SOURCE: message".
-public struct ConfigError: Error, CustomStringConvertible, LocalizedError, Equatable {
+/// An error that names where the problem is (a file, file:line, a flag or a key) and what is wrong,
+/// printed on one line as "SOURCE: message".
+public protocol SourcedError: Error, CustomStringConvertible, LocalizedError {
+    var source: String { get }
+    var message: String { get }
+}
+
+extension SourcedError {
+    public var description: String { "\(source): \(message)" }
+    public var errorDescription: String? { description }
+}
+
+/// A configuration problem — a config file, a flag or a `--set` item.
+public struct ConfigError: SourcedError, Equatable {
     public let source: String
     public let message: String
     public init(source: String, message: String) { self.source = source; self.message = message }
-    public var description: String { "\(source): \(message)" }
-    public var errorDescription: String? { description }
 }

@@ -2,15 +2,14 @@
 // templates with {text} / {text_b} placeholders and verbalisers (the words each label is scored by).
 // Every problem is one EvaluationError line naming the file and line, or the flag.
 import Foundation
+import Config
 import Data
 
 /// A bad evaluation input: `source` is a file (with ":line" where one applies) or a flag.
-public struct EvaluationError: Error, CustomStringConvertible, LocalizedError, Equatable {
+public struct EvaluationError: SourcedError, Equatable {
     public let source: String
     public let message: String
     public init(_ source: String, _ message: String) { self.source = source; self.message = message }
-    public var description: String { "\(source): \(message)" }
-    public var errorDescription: String? { description }
 }
 
 /// Flag text with C-style escapes: \n (newline), \t (tab), \\ (backslash); any other escaped

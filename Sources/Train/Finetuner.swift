@@ -5,16 +5,7 @@ import Foundation
 import Kernels
 import NN
 
-public struct FinetuneOptions {
-    public var config: FinetuneConfig
-    public var runDirectory: URL
-    /// A step directory, a run directory, or "auto" (this run's latest checkpoint, if any).
-    public var resume: String?
-
-    public init(config: FinetuneConfig, runDirectory: URL, resume: String? = nil) {
-        self.config = config; self.runDirectory = runDirectory; self.resume = resume
-    }
-}
+public typealias FinetuneOptions = RunOptions<FinetuneConfig>
 
 public struct FinetuneResult {
     public var step: Int

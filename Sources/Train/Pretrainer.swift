@@ -8,16 +8,7 @@ import Evaluate
 import Kernels
 import NN
 
-public struct PretrainOptions {
-    public var config: TrainConfig
-    public var runDirectory: URL
-    /// A step directory, a run directory, or "auto" (this run's latest checkpoint, if any).
-    public var resume: String?
-
-    public init(config: TrainConfig, runDirectory: URL, resume: String? = nil) {
-        self.config = config; self.runDirectory = runDirectory; self.resume = resume
-    }
-}
+public typealias PretrainOptions = RunOptions<TrainConfig>
 
 public struct PretrainResult {
     public var step: Int

@@ -3,6 +3,7 @@
 // unwritable place fails before any work is done.
 import Foundation
 import Checkpoint
+import Config
 
 public final class RunDirectory {
     public let url: URL
@@ -55,12 +56,22 @@ public final class RunDirectory {
     }
 }
 
-/// A problem setting up or running a training run (its run directory, its data, a checkpoint that
-/// does not fit), printed as "SOURCE: message".
-public struct TrainingError: Error, CustomStringConvertible, LocalizedError, Equatable {
+/// What starts a training run: its config, where it writes, and what it resumes.
+public struct RunOptions<Config> {
+    public var config: Config
+    public var runDirectory: URL
+    /// A step directory, a run directory, or "auto" (this run's latest checkpoint, if any).
+    public var resume: String?
+
+    public init(config: Config, runDirectory: URL, resume: String? = nil) {
+        self.config = config; self.runDirectory = runDirectory; self.resume = resume
+    }
+}
+
+/// A problem setting up or running a training run: its run directory, its data, a checkpoint that
+/// does not fit.
+public struct TrainingError: SourcedError, Equatable {
     public let source: String
     public let message: String
     public init(source: String, message: String) { self.source = source; self.message = message }
-    public var description: String { "\(source): \(message)" }
-    public var errorDescription: String? { description }
 }

@@ -57,16 +57,17 @@ struct FinetuneCommand: ParsableCommand {
                 ("max_new_tokens", maxNewTokens), ("metric", metric?.rawValue),
             ])
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/finetune-\(cfg.task.rawValue)")
-            Interrupt.install()
-            let renderer = TrainingRenderer()
-            let trainer = try Finetuner(FinetuneOptions(config: cfg, runDirectory: runDir, resume: location.resume),
-                                        events: renderer.render)
-            let result = try trainer.run()
-            if let best = result.bestMetric {
-                let name = cfg.effectiveMetric == .loss ? "dev loss" : (cfg.task == .classify ? "dev accuracy" : "dev exact match")
-                Terminal.line(String(format: "best %@ %.4f (checkpoint %@)", name, best, runDir.appendingPathComponent("best").path))
+            try trainWithProgress { events in
+                let options = FinetuneOptions(config: cfg, runDirectory: runDir, resume: location.resume)
+                let result = try Finetuner(options, events: events).run()
+                if let best = result.bestMetric {
+                    let name = cfg.effectiveMetric == .loss ? "dev loss"
+                        : (cfg.task == .classify ? "dev accuracy" : "dev exact match")
+                    let path = runDir.appendingPathComponent("best").path
+                    Terminal.line(String(format: "best %@ %.4f (checkpoint %@)", name, best, path))
+                }
+                return result.interrupted
             }
-            if result.interrupted { throw ExitCode(130) }
         }
     }
 }

@@ -29,12 +29,10 @@ struct PretrainCommand: ParsableCommand {
             try training.apply(to: &cfg, extra: [("dataset", dataset), ("init_from", initFrom), ("eval_iters", evalIters)])
             let runName = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/\(runName)")
-            Interrupt.install()
-            let renderer = TrainingRenderer()
-            let trainer = try Pretrainer(PretrainOptions(config: cfg, runDirectory: runDir, resume: location.resume),
-                                         events: renderer.render)
-            let result = try trainer.run()
-            if result.interrupted { throw ExitCode(130) }
+            try trainWithProgress { events in
+                let options = PretrainOptions(config: cfg, runDirectory: runDir, resume: location.resume)
+                return try Pretrainer(options, events: events).run().interrupted
+            }
         }
     }
 }

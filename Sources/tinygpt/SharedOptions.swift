@@ -40,6 +40,15 @@ struct TrainingFlagOptions: ParsableArguments {
     }
 }
 
+/// A training run on the terminal: Ctrl-C writes a checkpoint and stops (exit status 130), and the
+/// run's events print as progress lines. `body` starts the run with the event sink and says whether
+/// it was interrupted.
+func trainWithProgress(_ body: (_ events: @escaping (TrainingEvent) -> Void) throws -> Bool) throws {
+    Interrupt.install()
+    let renderer = TrainingRenderer()
+    if try body(renderer.render) { throw ExitCode(130) }
+}
+
 extension TaskKind: ExpressibleByArgument {}
 extension FinetuneConfig.Metric: ExpressibleByArgument {}
 extension AnswerPattern: ExpressibleByArgument {}

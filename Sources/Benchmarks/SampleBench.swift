@@ -53,7 +53,8 @@ func bpeBenchmark(_ options: BenchOptions) {
     let candidates = ["../shared/data/tinyshakespeare.txt", "data/tinyshakespeare.txt"]
     guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
           let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-        print("skipped: tiny Shakespeare not found (\(candidates.joined(separator: ", "))); run scripts/fetch_shakespeare.sh")
+        print("skipped: tiny Shakespeare not found (\(candidates.joined(separator: ", "))); run " +
+                "scripts/fetch_shakespeare.sh")
         return
     }
     let tokenizer: BytePairTokenizer

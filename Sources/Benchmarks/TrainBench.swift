@@ -163,7 +163,8 @@ func loadCase(_ c: TrainCase) throws -> (GPTConfig, TrainConfig) {
 /// `train-case KEY` (child process): times one case and writes its TrainResult to options.jsonPath.
 func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     guard let c = TrainCase.all.first(where: { $0.key == key }) else {
-        throw BenchError("unknown training case \"\(key)\" (expected: \(TrainCase.all.map(\.key).joined(separator: ", ")))")
+        throw BenchError("unknown training case \"\(key)\" (expected: " +
+                "\(TrainCase.all.map(\.key).joined(separator: ", ")))")
     }
     Parallel.setThreadCount(options.threads)
     Parallel.setGemmUsesBLASThreads(options.blasThreads)
@@ -214,12 +215,15 @@ func trainCaseBenchmark(_ key: String, _ options: BenchOptions) throws {
     let blasMs = totals.filter { $0.op == .sgemm }.reduce(0.0) { $0 + perStep($1.nanoseconds) }
 
     let params = model.parameterCount
-    print("-- \(c.title): \(g.nLayer)L/\(g.nHead)H/\(g.nEmbd), block \(T), batch \(B), vocab \(g.vocabSize), dropout \(g.dropout); "
+    print("-- \(c.title): \(g.nLayer)L/\(g.nHead)H/\(g.nEmbd), block \(T), batch \(B), vocab \(g.vocabSize), " +
+            "dropout \(g.dropout); "
           + "\(fmt(Double(params) / 1e6, 2))M params; \(c.configPath) --")
-    print("ms/step: median \(fmt(median * 1000)), min \(fmt(times[0] * 1000)) over \(steps) steps after \(warmup) warm-up; "
+    print("ms/step: median \(fmt(median * 1000)), min \(fmt(times[0] * 1000)) over \(steps) steps after \(warmup) " +
+            "warm-up; "
           + "CPU \(fmt(cpuPerStep * 1000)) ms/step (user+sys, all threads)")
     print("tokens/s \(fmt(Double(tokens) / median, 0)) | \(fmt(gflops)) GFLOP/s at \(fmt(fpt / 1e6, 2)) MFLOP/token "
-          + "(6N + 12·L·C·T) | MFU \(fmt(100 * gflops / peak, 1))% of \(fmt(peak)) GFLOP/s | peak RSS \(fmt(rss, 1)) MiB")
+          + "(6N + 12·L·C·T) | MFU \(fmt(100 * gflops / peak, 1))% of \(fmt(peak)) GFLOP/s | peak RSS " +
+                  "\(fmt(rss, 1)) MiB")
     if profiled > 0 { printProfile(totals, profiled: profiled, stepMs: stepMs) }
 
     let r = TrainResult(key: c.key, title: c.title, threads: options.threads, params: params, tokensPerStep: tokens,

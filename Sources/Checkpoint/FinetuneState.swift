@@ -51,7 +51,8 @@ public struct FinetuneState {
     public static func decode(_ state: RunState, source: String) throws -> FinetuneState {
         func fail(_ m: String) -> CheckpointError { CheckpointError("\(source): \(m)") }
         guard state.kind.hasPrefix("finetune-") else {
-            throw fail("checkpoint kind is \"\(state.kind)\", not a fine-tuning run (finetune-classify or finetune-generate)")
+            throw fail("checkpoint kind is \"\(state.kind)\", not a fine-tuning run (finetune-classify or " +
+                    "finetune-generate)")
         }
         guard let o = state.extra[key] as? [String: Any] else { throw fail("missing the \"\(key)\" object") }
         guard let t = o["task"] as? String, let task = TaskKind(rawValue: t),
@@ -68,7 +69,8 @@ public struct FinetuneState {
         }
         var labels: [String] = []
         if task == .classify {
-            guard let l = o["labels"] as? [String], !l.isEmpty else { throw fail("\"\(key).labels\" is missing or empty") }
+            guard let l = o["labels"] as? [String], !l.isEmpty else { throw fail("\"\(key).labels\" is missing or " +
+                    "empty") }
             guard tokens["start"] != nil, tokens["delimiter"] != nil, tokens["extract"] != nil else {
                 throw fail("\"\(key).tokens\" needs start, delimiter and extract")
             }

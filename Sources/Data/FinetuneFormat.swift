@@ -71,7 +71,8 @@ public struct InstructionFormat {
 
     public init(tokenizer: any Tokenizer, template: String, end: Int32, blockSize: Int) throws {
         guard template.contains(Self.promptPlaceholder) else {
-            throw DataError.badOption(flag: "--template", problem: "must contain \(Self.promptPlaceholder), got \"\(template)\"")
+            throw DataError.badOption(flag: "--template", problem: "must contain \(Self.promptPlaceholder), got " +
+                    "\"\(template)\"")
         }
         precondition(blockSize >= 2, "InstructionFormat: block size \(blockSize) is too small")
         self.tokenizer = tokenizer

@@ -82,7 +82,8 @@ public final class InContextEvaluator {
         self.model = model; self.tokenizer = tokenizer; self.options = options
         self.dev = dev; self.train = train; self.devPath = devPath; self.trainPath = trainPath ?? "--train"
         let labels = options.verbalizers.map(\.label)
-        guard labels.count >= 2 else { throw EvaluationError("--labels", "needs at least two labels to choose between") }
+        guard labels.count >= 2 else { throw EvaluationError("--labels", "needs at least two labels to choose " +
+                "between") }
         let labelList = labels.joined(separator: ", ")
         guard !dev.isEmpty else { throw EvaluationError(devPath, "holds no rows") }
         if let m = options.maxExamples, m < 1 { throw EvaluationError("--max-examples", "must be >= 1, got \(m)") }
@@ -110,17 +111,21 @@ public final class InContextEvaluator {
         var counts: [String: Int] = [:]
         if options.shots > 0 {
             guard !train.isEmpty else {
-                throw EvaluationError("--shots", "\(options.shots) demonstrations need a --train file to draw them from")
+                throw EvaluationError("--shots", "\(options.shots) demonstrations need a --train file to draw them " +
+                        "from")
             }
             guard options.shots <= train.count else {
-                throw EvaluationError("--shots", "\(options.shots) demonstrations requested but \(self.trainPath) holds only \(train.count) row\(train.count == 1 ? "" : "s")")
+                throw EvaluationError("--shots", "\(options.shots) demonstrations requested but \(self.trainPath) " +
+                        "holds only \(train.count) row\(train.count == 1 ? "" : "s")")
             }
             try check(train, path: self.trainPath)
             for row in train { counts[Self.textKey(row), default: 0] += 1 }
             for q in used {
                 let eligible = train.count - (counts[Self.textKey(q)] ?? 0)
                 if eligible < options.shots {
-                    throw EvaluationError("--shots", "\(options.shots) demonstrations requested but only \(eligible) row\(eligible == 1 ? "" : "s") of \(self.trainPath) differ from the query at \(devPath):\(q.line)")
+                    throw EvaluationError("--shots", "\(options.shots) demonstrations requested but only " +
+                            "\(eligible) row\(eligible == 1 ? "" : "s") of \(self.trainPath) differ from the query " +
+                            "at \(devPath):\(q.line)")
                 }
             }
         }
@@ -129,7 +134,8 @@ public final class InContextEvaluator {
         var tokens: [[Int32]] = []
         for v in options.verbalizers {
             let t = try tokenizer.encodeForEvaluation(v.words, place: "--labels (words of label \"\(v.label)\")")
-            guard !t.isEmpty else { throw EvaluationError("--labels", "the words of label \"\(v.label)\" encode to no tokens") }
+            guard !t.isEmpty else { throw EvaluationError("--labels", "the words of label \"\(v.label)\" encode to " +
+                    "no tokens") }
             tokens.append(t)
         }
         labelTokens = tokens
@@ -137,7 +143,8 @@ public final class InContextEvaluator {
         let longest = tokens.map(\.count).max()!
         promptLimit = model.config.blockSize - (longest - 1)
         guard promptLimit >= 1 else {
-            throw EvaluationError("--labels", "the longest label words take \(longest) tokens, more than the model's block size \(model.config.blockSize) allows")
+            throw EvaluationError("--labels", "the longest label words take \(longest) tokens, more than the " +
+                    "model's block size \(model.config.blockSize) allows")
         }
     }
 
@@ -187,7 +194,8 @@ public final class InContextEvaluator {
     /// Query `i`'s prompt tokens, cut from the left to `promptLimit`, and whether it was cut.
     public func promptTokens(forQuery i: Int) throws -> (tokens: [Int32], truncated: Bool) {
         let ids = try tokenizer.encodeForEvaluation(promptText(forQuery: i), place: "\(devPath):\(dev[i].line)")
-        guard !ids.isEmpty else { throw EvaluationError("\(devPath):\(dev[i].line)", "the prompt encodes to no tokens") }
+        guard !ids.isEmpty else { throw EvaluationError("\(devPath):\(dev[i].line)", "the prompt encodes to no " +
+                "tokens") }
         if ids.count <= promptLimit { return (ids, false) }
         return (Array(ids.suffix(promptLimit)), true)
     }

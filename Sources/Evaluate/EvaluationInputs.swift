@@ -117,7 +117,8 @@ public struct Verbalizer: Equatable, Sendable {
         for (i, item) in items.enumerated() {
             let name = item.label.trimmingCharacters(in: .whitespaces)
             guard item.sawEquals, !name.isEmpty else {
-                throw EvaluationError(source, "entry \(i + 1) \(PromptTemplate.quoted(item.label + item.words)) has no label before '=' (\(example))")
+                throw EvaluationError(source, "entry \(i + 1) \(PromptTemplate.quoted(item.label + item.words)) has " +
+                        "no label before '=' (\(example))")
             }
             guard !item.words.isEmpty else {
                 throw EvaluationError(source, "label \"\(name)\" has no words after '=' (\(example))")

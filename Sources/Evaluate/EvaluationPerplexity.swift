@@ -58,7 +58,8 @@ public enum LanguageModelEvaluation {
     static func evaluate(model: GPT, count n: Int, source: String, batchSize: Int,
                          progress: (Int, Int) -> Void, fetch: (Int, Int) -> [Int32]) throws -> PerplexityResult {
         guard n >= 2 else {
-            throw EvaluationError(source, "holds \(n) token\(n == 1 ? "" : "s"); at least 2 are needed to measure a loss")
+            throw EvaluationError(source, "holds \(n) token\(n == 1 ? "" : "s"); at least 2 are needed to measure a " +
+                    "loss")
         }
         precondition(batchSize >= 0, "LanguageModelEvaluation: batchSize must be >= 0, got \(batchSize)")
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -114,7 +115,8 @@ public enum LanguageModelEvaluation {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw EvaluationError(path, "text file not found")
         }
-        guard !isDir.boolValue else { throw EvaluationError(path, "is a directory (expected a text file; use --data for a prepared dataset)") }
+        guard !isDir.boolValue else { throw EvaluationError(path, "is a directory (expected a text file; use --data " +
+                "for a prepared dataset)") }
         let bytes: Foundation.Data
         do { bytes = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EvaluationError(path, "cannot read: \((error as NSError).localizedDescription)")
@@ -126,7 +128,8 @@ public enum LanguageModelEvaluation {
         } catch let DataError.unknownCharacter(character, offset) {
             let line = 1 + text.unicodeScalars.prefix(offset).reduce(0) { $0 + ($1 == "\n" ? 1 : 0) }
             let shown = DataError.unknownCharacter(character: character, offset: offset).description
-            throw EvaluationError("\(path):\(line)", "the checkpoint's \(tokenizer.type) tokenizer cannot encode this text: \(shown)")
+            throw EvaluationError("\(path):\(line)", "the checkpoint's \(tokenizer.type) tokenizer cannot encode " +
+                    "this text: \(shown)")
         }
     }
 
@@ -140,7 +143,9 @@ public enum LanguageModelEvaluation {
         let dir = try DatasetDirectory(URL(fileURLWithPath: path))
         let theirs = try dir.loadTokenizer()
         if try theirs.serialized() != tokenizer.serialized() {
-            throw EvaluationError(dir.tokenizerURL.path, "the dataset's \(theirs.type) tokenizer (\(theirs.vocabSize) tokens) differs from the checkpoint's \(tokenizer.type) tokenizer (\(tokenizer.vocabSize) tokens); prepare the data with the checkpoint's tokenizer")
+            throw EvaluationError(dir.tokenizerURL.path, "the dataset's \(theirs.type) tokenizer " +
+                    "(\(theirs.vocabSize) tokens) differs from the checkpoint's \(tokenizer.type) tokenizer " +
+                    "(\(tokenizer.vocabSize) tokens); prepare the data with the checkpoint's tokenizer")
         }
         return split == "train" ? try dir.trainDataset(vocabSize: vocabSize) : try dir.valDataset(vocabSize: vocabSize)
     }

@@ -28,7 +28,8 @@ extension GPT {
             for c in continuations {
                 let s = p + c.dropLast()
                 precondition(s.count <= config.blockSize,
-                             "continuationLogLikelihoods: prompt \(q) (\(p.count) tokens) plus a continuation of \(c.count) exceeds block size \(config.blockSize)")
+                             "continuationLogLikelihoods: prompt \(q) (\(p.count) tokens) plus a continuation of " +
+                                     "\(c.count) exceeds block size \(config.blockSize)")
                 if let i = seen[s] { sequenceOf[q].append(i); continue }
                 seen[s] = sequences.count
                 sequenceOf[q].append(sequences.count)

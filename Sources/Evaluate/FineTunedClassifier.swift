@@ -26,7 +26,8 @@ public final class FineTunedClassifier {
         let source = url.appendingPathComponent(CheckpointStore.stateFile).path
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
         guard state.kind == FinetuneState.kind(.classify) else {
-            throw EvaluationError(url.path, "checkpoint kind is \"\(state.kind)\", not a fine-tuned classifier (finetune-classify)")
+            throw EvaluationError(url.path, "checkpoint kind is \"\(state.kind)\", not a fine-tuned classifier " +
+                    "(finetune-classify)")
         }
         let ft = try FinetuneState.decode(state, source: source)
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: source + " (tokenizer)")
@@ -73,7 +74,8 @@ public final class FineTunedClassifier {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let targets = try rows.map { r -> Int in
             guard let i = index[r.label] else {
-                throw EvaluationError("\(source):\(r.line)", "label \"\(r.label)\" is not one the classifier was trained on (\(labels.joined(separator: ", ")))")
+                throw EvaluationError("\(source):\(r.line)", "label \"\(r.label)\" is not one the classifier was " +
+                        "trained on (\(labels.joined(separator: ", ")))")
             }
             return i
         }

@@ -20,7 +20,8 @@ public struct LoadedModel {
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: stateURL.path)
         if state.kind == FinetuneState.kind(.classify) {
             throw EvaluationError(path, "is a fine-tuned classifier (\(state.kind)), not a language model; "
-                                   + "evaluate it with `tinygpt eval --task classify`, or use the checkpoint it was fine-tuned from")
+                                   + "evaluate it with `tinygpt eval --task classify`, or use the checkpoint it was " +
+                                           "fine-tuned from")
         }
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: stateURL.path + " (tokenizer)")
         var config = state.model

@@ -94,7 +94,8 @@ public struct TrainingPlan {
             tokenizerSize = try dataset.loadTokenizer().vocabSize
         } catch {
             guard let v = cfg.vocabSize else {
-                throw ConfigError(source: source, message: "has no vocab_size, and dataset \(cfg.dataset) cannot supply one (\(error)); pass --vocab-size N")
+                throw ConfigError(source: source, message: "has no vocab_size, and dataset \(cfg.dataset) cannot " +
+                        "supply one (\(error)); pass --vocab-size N")
             }
             return v
         }

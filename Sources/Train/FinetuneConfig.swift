@@ -76,18 +76,22 @@ public struct FinetuneConfig: Configurable, Equatable {
     /// Cross-field checks once every layer is applied, with the flag to blame in the message.
     public func validate() throws {
         if initFrom.isEmpty {
-            throw ConfigError(source: "--init", message: "missing (a pretraining checkpoint, or \"scratch\" with --config)")
+            throw ConfigError(source: "--init", message: "missing (a pretraining checkpoint, or \"scratch\" with " +
+                    "--config)")
         }
         if initFrom == "scratch" && modelConfig == nil {
-            throw ConfigError(source: "--init scratch", message: "needs --config FILE (a pretraining config giving the model shape and dataset tokenizer)")
+            throw ConfigError(source: "--init scratch", message: "needs --config FILE (a pretraining config giving " +
+                    "the model shape and dataset tokenizer)")
         }
         if trainFile.isEmpty { throw ConfigError(source: "--train", message: "missing (a JSONL file)") }
         if devFile.isEmpty { throw ConfigError(source: "--dev", message: "missing (a JSONL file)") }
         if task == .generate && !template.contains(InstructionFormat.promptPlaceholder) {
-            throw ConfigError(source: "--template", message: "must contain \(InstructionFormat.promptPlaceholder), got \"\(template)\"")
+            throw ConfigError(source: "--template", message: "must contain \(InstructionFormat.promptPlaceholder), " +
+                    "got \"\(template)\"")
         }
         if freezeBase && task == .generate {
-            throw ConfigError(source: "--freeze-base", message: "applies to --task classify (it trains the classifier head and the task-token embeddings only)")
+            throw ConfigError(source: "--freeze-base", message: "applies to --task classify (it trains the " +
+                    "classifier head and the task-token embeddings only)")
         }
         try optimization.validate(source: "min_lr")
     }

@@ -44,7 +44,8 @@ enum FinetuneSetup {
         var plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool, seed: UInt64(config.seed))
         if let (url, state) = start.resume {
             guard ft.cursor < encoded.train.count else {
-                throw TrainingError(source: config.trainFile, message: "has \(encoded.train.count) rows but the checkpoint stopped at row \(ft.cursor) of an epoch; the training file changed")
+                throw TrainingError(source: config.trainFile, message: "has \(encoded.train.count) rows but the " +
+                        "checkpoint stopped at row \(ft.cursor) of an epoch; the training file changed")
             }
             plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool, seed: UInt64(config.seed),
                              epoch: ft.epoch, cursor: ft.cursor, poolBatch: ft.poolBatch)
@@ -69,11 +70,14 @@ enum FinetuneSetup {
         rows.labelledDev = try readLabelledRows(config.devFile)
         rows.labels = labelMap(rows.labelledTrain)
         if rows.labels.count < 2 {
-            throw TrainingError(source: config.trainFile, message: "every row has the label \"\(rows.labels[0])\"; classification needs at least two labels")
+            throw TrainingError(source: config.trainFile, message: "every row has the label \"\(rows.labels[0])\"; " +
+                    "classification needs at least two labels")
         }
         let known = Set(rows.labels)
         if let bad = rows.labelledDev.first(where: { !known.contains($0.label) }) {
-            throw TrainingError(source: "\(config.devFile):\(bad.line)", message: "label \"\(bad.label)\" does not appear in the training file \(config.trainFile) (its labels: \(rows.labels.joined(separator: ", ")))")
+            throw TrainingError(source: "\(config.devFile):\(bad.line)", message: "label \"\(bad.label)\" does not " +
+                    "appear in the training file \(config.trainFile) (its labels: " +
+                    "\(rows.labels.joined(separator: ", ")))")
         }
         return rows
     }
@@ -93,14 +97,17 @@ enum FinetuneSetup {
         let source = url.appendingPathComponent(CheckpointStore.stateFile).path
         let state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
         guard state.kind == FinetuneState.kind(task) else {
-            throw TrainingError(source: url.path, message: "is a \"\(state.kind)\" checkpoint, not \(FinetuneState.kind(task)); it cannot resume --task \(task.rawValue)")
+            throw TrainingError(source: url.path, message: "is a \"\(state.kind)\" checkpoint, not " +
+                    "\(FinetuneState.kind(task)); it cannot resume --task \(task.rawValue)")
         }
         let ft = try FinetuneState.decode(state, source: source)
         if task == .classify && ft.labels != rows.labels {
-            throw TrainingError(source: config.trainFile, message: "labels (\(rows.labels.joined(separator: ", "))) differ from the checkpoint's (\(ft.labels.joined(separator: ", ")))")
+            throw TrainingError(source: config.trainFile, message: "labels (\(rows.labels.joined(separator: ", "))) " +
+                    "differ from the checkpoint's (\(ft.labels.joined(separator: ", ")))")
         }
         if task == .generate && ft.template != config.template {
-            throw TrainingError(source: "--template", message: "differs from the one the checkpoint \(url.path) was trained with")
+            throw TrainingError(source: "--template", message: "differs from the one the checkpoint \(url.path) was " +
+                    "trained with")
         }
         let tokenizer = try TokenizerLoader.decode(state.tokenizer, source: source + " (tokenizer)")
         var mc = state.model
@@ -157,7 +164,8 @@ enum FinetuneSetup {
             let state = try RunState.decode(try CheckpointStore.readState(from: url),
                                             source: url.appendingPathComponent(CheckpointStore.stateFile).path)
             guard state.kind == "pretrain" else {
-                throw TrainingError(source: url.path, message: "is a \"\(state.kind)\" checkpoint; fine-tuning starts from a pretraining checkpoint")
+                throw TrainingError(source: url.path, message: "is a \"\(state.kind)\" checkpoint; fine-tuning " +
+                        "starts from a pretraining checkpoint")
             }
             loaded = try LoadedModel(checkpoint: url.path)
         } catch {
@@ -194,7 +202,8 @@ enum FinetuneSetup {
         var out = Encoded()
         var truncatedTrain = 0, truncatedDev = 0
         func encodingError(_ path: String, _ line: Int, _ error: Error) -> TrainingError {
-            TrainingError(source: "\(path):\(line)", message: "\(error) (the tokenizer of the initial checkpoint cannot encode this data)")
+            TrainingError(source: "\(path):\(line)", message: "\(error) (the tokenizer of the initial checkpoint " +
+                    "cannot encode this data)")
         }
         func add(_ row: EncodedRow, truncated: Bool, isTrain: Bool) {
             if isTrain { out.train.append(row); truncatedTrain += truncated ? 1 : 0 }
@@ -219,7 +228,8 @@ enum FinetuneSetup {
                     let e: (ids: [Int32], promptCount: Int, truncated: Bool)
                     do { e = try format.encode(prompt: r.prompt, completion: r.completion) } catch { throw encodingError(path, r.line, error) }
                     if e.ids.count < 2 {
-                        throw TrainingError(source: "\(path):\(r.line)", message: "the row encodes to fewer than two tokens; nothing to train on")
+                        throw TrainingError(source: "\(path):\(r.line)", message: "the row encodes to fewer than " +
+                                "two tokens; nothing to train on")
                     }
                     add(EncodedRow(ids: e.ids, promptCount: e.promptCount), truncated: e.truncated, isTrain: isTrain)
                 }
@@ -229,7 +239,8 @@ enum FinetuneSetup {
             }
         }
         if truncatedTrain + truncatedDev > 0 {
-            out.warnings.append("\(truncatedTrain) of \(out.train.count) train rows and \(truncatedDev) of \(out.dev.count) dev rows are longer than the \(block)-token context and were truncated")
+            out.warnings.append("\(truncatedTrain) of \(out.train.count) train rows and \(truncatedDev) of " +
+                    "\(out.dev.count) dev rows are longer than the \(block)-token context and were truncated")
         }
         return out
     }

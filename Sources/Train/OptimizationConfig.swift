@@ -50,7 +50,8 @@ public struct OptimizationConfig: Configurable, Equatable {
 
     public func validate(source: String) throws {
         if minLR > learningRate {
-            throw ConfigError(source: source, message: "min_lr (\(minLR)) must not exceed learning_rate (\(learningRate))")
+            throw ConfigError(source: source, message: "min_lr (\(minLR)) must not exceed learning_rate " +
+                    "(\(learningRate))")
         }
     }
 

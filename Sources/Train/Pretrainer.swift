@@ -61,7 +61,9 @@ public final class Pretrainer {
             let state = try RunState.decode(try CheckpointStore.readState(from: url),
                                             source: url.appendingPathComponent("state.json").path)
             guard Pretrainer.sameArchitecture(state.model, modelConfig) else {
-                throw TrainingError(source: url.path, message: "checkpoint model \(Pretrainer.describe(state.model)) differs from the config's \(Pretrainer.describe(modelConfig))")
+                throw TrainingError(source: url.path, message: "checkpoint model " +
+                        "\(Pretrainer.describe(state.model)) differs from the config's " +
+                        "\(Pretrainer.describe(modelConfig))")
             }
             if let s = state.sampler { try trainSampler.restore(s) }
             resumePoint = ResumePoint(checkpoint: url, state: state, best: state.bestValLoss)
@@ -90,7 +92,9 @@ public final class Pretrainer {
         }
         let theirs = loaded.tokenizer.jsonObject() as NSDictionary, ours = tokenizer.jsonObject() as NSDictionary
         guard theirs.isEqual(ours) else {
-            throw TrainingError(source: "init_from", message: "\(config.initFrom) was trained with another tokenizer than dataset \(config.dataset)'s (\(loaded.tokenizer.vocabSize) against \(tokenizer.vocabSize) tokens); prepare the data with the checkpoint's tokenizer")
+            throw TrainingError(source: "init_from", message: "\(config.initFrom) was trained with another " +
+                    "tokenizer than dataset \(config.dataset)'s (\(loaded.tokenizer.vocabSize) against " +
+                    "\(tokenizer.vocabSize) tokens); prepare the data with the checkpoint's tokenizer")
         }
         return loaded
     }
@@ -101,7 +105,8 @@ public final class Pretrainer {
     }
 
     static func describe(_ c: GPTConfig) -> String {
-        "(vocab \(c.vocabSize), block \(c.blockSize), \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, bias \(c.bias))"
+        "(vocab \(c.vocabSize), block \(c.blockSize), \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, bias " +
+                "\(c.bias))"
     }
 }
 

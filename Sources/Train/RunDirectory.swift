@@ -20,7 +20,8 @@ public final class RunDirectory {
     public func resumeCheckpoint(_ resume: String?) throws -> URL? {
         if let resume, let url = try store.resolve(resume: resume) { return url }
         if let existing = try store.checkpoints().last {
-            throw TrainingError(source: url.path, message: "already holds checkpoints (latest \(existing.url.lastPathComponent)); pass --resume auto to continue it or --out to start a new run")
+            throw TrainingError(source: url.path, message: "already holds checkpoints (latest " +
+                    "\(existing.url.lastPathComponent)); pass --resume auto to continue it or --out to start a new run")
         }
         return nil
     }
@@ -48,7 +49,8 @@ public final class RunDirectory {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError(source: url.path, message: "cannot create the run directory (\((error as NSError).localizedDescription))")
+            throw TrainingError(source: url.path, message: "cannot create the run directory " +
+                    "(\((error as NSError).localizedDescription))")
         }
         let metricsURL = url.appendingPathComponent("metrics.jsonl")
         if let step { try MetricsLog.truncate(url: metricsURL, afterStep: step) }

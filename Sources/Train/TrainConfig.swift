@@ -69,7 +69,8 @@ public struct TrainConfig: Configurable, Equatable {
         let v = vocabSize ?? tokenizerSize
         if v < tokenizerSize {
             let what = source == "vocab_size" ? "" : "vocab_size "
-            throw ConfigError(source: source, message: "\(what)\(v) is smaller than the dataset tokenizer's \(tokenizerSize) tokens")
+            throw ConfigError(source: source, message: "\(what)\(v) is smaller than the dataset tokenizer's " +
+                    "\(tokenizerSize) tokens")
         }
         return v
     }

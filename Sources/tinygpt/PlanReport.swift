@@ -18,7 +18,9 @@ struct PlanReport {
 
     var memoryWarning: String? {
         guard memoryFraction > Self.memoryWarningFraction else { return nil }
-        return "\(configPath): estimated peak memory \(Units.bytes(plan.memory.total)) is \(Int((100 * memoryFraction).rounded()))% of this machine's \(Units.bytes(physicalMemory)) (over 80%); lower batch_size or block_size, or raise gradient_accumulation_steps"
+        return "\(configPath): estimated peak memory \(Units.bytes(plan.memory.total)) is " +
+                "\(Int((100 * memoryFraction).rounded()))% of this machine's \(Units.bytes(physicalMemory)) (over " +
+                "80%); lower batch_size or block_size, or raise gradient_accumulation_steps"
     }
 
     var table: [String] {
@@ -28,23 +30,30 @@ struct PlanReport {
         func row(_ group: String, _ label: String, _ value: String, _ note: String = "") {
             rows.append((group, label, value, note))
         }
-        row("parameters", "embedding", Units.count(plan.parameters.embedding), "token \(m.vocabSize)×\(m.nEmbd) + position \(m.blockSize)×\(m.nEmbd)")
-        row("", "blocks", Units.count(plan.parameters.blocks), "\(m.nLayer) × \(Units.count(plan.parameters.blocks / m.nLayer))")
+        row("parameters", "embedding", Units.count(plan.parameters.embedding), "token \(m.vocabSize)×\(m.nEmbd) + " +
+                "position \(m.blockSize)×\(m.nEmbd)")
+        row("", "blocks", Units.count(plan.parameters.blocks), "\(m.nLayer) × " +
+                "\(Units.count(plan.parameters.blocks / m.nLayer))")
         row("", "head", Units.count(plan.parameters.head), "ln_f; the output layer is the token embedding")
         row("", "total", Units.count(plan.parameters.total))
         row("FLOPs", "per token", Units.count(plan.flopsPerToken), "6·N + 12·L·C·T")
-        row("", "per step", Units.count(plan.flopsPerStep), "\(c.batchSize) × \(c.blockSize) × \(c.gradientAccumulationSteps) tokens")
+        row("", "per step", Units.count(plan.flopsPerStep), "\(c.batchSize) × \(c.blockSize) × " +
+                "\(c.gradientAccumulationSteps) tokens")
         row("memory (fp32)", "parameters", Units.bytes(mem.parameters))
         row("", "gradients", Units.bytes(mem.gradients))
         row("", "AdamW moments", Units.bytes(mem.adamMoments))
-        row("", "activations", Units.bytes(mem.activations), "saved by one micro-batch of \(c.batchSize) × \(c.blockSize)")
+        row("", "activations", Units.bytes(mem.activations), "saved by one micro-batch of \(c.batchSize) × " +
+                "\(c.blockSize)")
         row("", "logits gradient", Units.bytes(mem.logitsGradient), "at the start of backward")
-        row("", "total", Units.bytes(mem.total), "\(Units.percent(memoryFraction)) of \(Units.bytes(physicalMemory)) physical")
-        row("time (\(measured.threads) thread\(measured.threads == 1 ? "" : "s"))", "GEMM", Units.fixed(measured.gemmGFLOPS) + " GFLOP/s",
+        row("", "total", Units.bytes(mem.total), "\(Units.percent(memoryFraction)) of " +
+                "\(Units.bytes(physicalMemory)) physical")
+        row("time (\(measured.threads) " +
+                "thread\(measured.threads == 1 ? "" : "s"))", "GEMM", Units.fixed(measured.gemmGFLOPS) + " GFLOP/s",
             "the model's products, measured now")
         row("", "memcpy", Units.fixed(measured.memcpyBytesPerSecond / 1e9) + " GB/s", "read + write")
         row("", "per step", Units.milliseconds(e.stepMs),
-            "GEMM \(Units.milliseconds(e.gemmMs)), attention \(Units.milliseconds(e.attentionMs)), element-wise \(Units.milliseconds(e.elementwiseMs))")
+            "GEMM \(Units.milliseconds(e.gemmMs)), attention \(Units.milliseconds(e.attentionMs)), element-wise " +
+                    "\(Units.milliseconds(e.elementwiseMs))")
         row("", "tokens/s", Units.count(e.tokensPerSecond))
         row("", "\(c.maxIters) steps", Units.duration(e.trainSeconds))
         row("", "evaluations", Units.duration(e.evalSeconds),
@@ -53,7 +62,8 @@ struct PlanReport {
 
         let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
         let w2 = rows.map(\.2.count).max() ?? 0
-        let header = "\(configPath): \(m.nLayer) layers, \(m.nHead) heads, \(m.nEmbd) wide, context \(m.blockSize), \(vocab)"
+        let header = "\(configPath): \(m.nLayer) layers, \(m.nHead) heads, \(m.nEmbd) wide, context \(m.blockSize), " +
+                "\(vocab)"
         return [header] + rows.map { r in
             let line = Units.pad(r.0, w0) + "  " + Units.pad(r.1, w1) + "  " + Units.lpad(r.2, w2)
             return r.3.isEmpty ? line : line + "   " + r.3

@@ -16,7 +16,8 @@ final class TrainingRenderer {
             if let data = try? JSONSerialization.data(withJSONObject: config.jsonObject, options: [.sortedKeys]) {
                 Terminal.line("config: " + String(decoding: data, as: UTF8.self))
             }
-            Terminal.line(String(format: "model: %.2fM parameters; %d tokens per step", Double(parameterCount) / 1e6, config.tokensPerStep))
+            Terminal.line(String(format: "model: %.2fM parameters; %d tokens per " +
+                    "step", Double(parameterCount) / 1e6, config.tokensPerStep))
             if let r = resumedFrom { Terminal.line("resumed from \(r) at step \(startStep)") }
         case let .step(m):
             let done = m.step - startStep, left = m.maxSteps - m.step
@@ -50,7 +51,8 @@ final class TrainingRenderer {
                                  s.trainRows, s.devRows))
             if !s.labels.isEmpty { Terminal.line("labels: " + s.labels.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
             if !s.addedTokens.isEmpty {
-                Terminal.line("task tokens: " + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                Terminal.line("task tokens: " +
+                        "" + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
         case let .finetuneEval(e):

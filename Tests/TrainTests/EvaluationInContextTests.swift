@@ -70,7 +70,8 @@ final class EvaluationInContextTests: EvaluationCheckpointTestCase {
             XCTAssertEqual(demos, b.demonstrations(forQuery: i), "query \(i): same seed, different demonstrations")
             XCTAssertEqual(demos.count, 3)
             XCTAssertEqual(Set(demos).count, 3, "query \(i): a demonstration drawn twice")
-            for j in demos { XCTAssertNotEqual(train[j].text, Self.rows[i].text, "query \(i) sees itself as demonstration \(j)") }
+            for j in demos { XCTAssertNotEqual(train[j].text, Self.rows[i].text, "query \(i) sees itself as " +
+                    "demonstration \(j)") }
             if demos != c.demonstrations(forQuery: i) { differs = true }
             // The prompt: each demonstration with its label words, a blank line, then the query.
             let expected = demos.map { "review: \(train[$0].text)\nsentiment: \(train[$0].label)\n\n" }.joined()
@@ -114,7 +115,8 @@ final class EvaluationInContextTests: EvaluationCheckpointTestCase {
         let pairs = [LabelledRow(text: "the king", textB: "the queen", label: "good", line: 1),
                      LabelledRow(text: "the fool", textB: "his court", label: "bad", line: 2),
                      LabelledRow(text: "loyal", textB: "the fool laughs", label: "bad", line: 3)]
-        let options = InContextOptions(template: try PromptTemplate("{text} and {text_b}:"), verbalizers: Self.verbalizers,
+        let options = InContextOptions(template: try PromptTemplate("{text} and " +
+                "{text_b}:"), verbalizers: Self.verbalizers,
                                        maxExamples: 2)
         let e = try InContextEvaluator(model: loaded.model, tokenizer: loaded.tokenizer, options: options, dev: pairs,
                                        devPath: "pairs.jsonl")

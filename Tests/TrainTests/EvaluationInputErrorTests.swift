@@ -42,11 +42,13 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
         XCTAssertThrowsError(try evaluate(dev: empty)) { XCTAssertTrue("\($0)".hasPrefix("\(empty): "), "\($0)") }
         let noText = try write("notext.jsonl", [#"{"text": "the king", "label": 1}"#, "", #"{"label": 0}"#])
         XCTAssertThrowsError(try evaluate(dev: noText)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(noText):3: "), "\($0)"); XCTAssertTrue("\($0)".contains("\"text\""), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("\(noText):3: " +
+                    ""), "\($0)"); XCTAssertTrue("\($0)".contains("\"text\""), "\($0)")
         }
         let noLabel = try write("nolabel.jsonl", [#"{"text": "the king"}"#])
         XCTAssertThrowsError(try evaluate(dev: noLabel)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(noLabel):1: "), "\($0)"); XCTAssertTrue("\($0)".contains("\"label\""), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("\(noLabel):1: " +
+                    ""), "\($0)"); XCTAssertTrue("\($0)".contains("\"label\""), "\($0)")
         }
     }
 
@@ -63,22 +65,27 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
     func testTokenizerThatCannotEncodeTheRowsNamesFileAndLine() throws {
         let dev = try write("devZ.jsonl", [#"{"text": "the king", "label": 1}"#, #"{"text": "the Zebra", "label": 0}"#])
         XCTAssertThrowsError(try evaluate(dev: dev)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(dev):2: the checkpoint's char tokenizer cannot encode this text: character Z"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("\(dev):2: the checkpoint's char tokenizer cannot encode this text: " +
+                    "character Z"), "\($0)")
         }
         let ok = try write("devok.jsonl", [#"{"text": "the king", "label": 1}"#])
-        assertError("--template: the checkpoint's char tokenizer cannot encode this text: character Q at offset 0 is not in the character tokenizer's vocabulary") {
+        assertError("--template: the checkpoint's char tokenizer cannot encode this text: character Q at offset 0 " +
+                "is not in the character tokenizer's vocabulary") {
             try evaluate(dev: ok, template: "Q: {text}")
         }
         XCTAssertThrowsError(try evaluate(dev: ok, verbalizers: [Verbalizer(label: "0", words: " BAD"), Verbalizer(label: "1", words: " good")])) {
-            XCTAssertTrue("\($0)".hasPrefix("--labels (words of label \"0\"): the checkpoint's char tokenizer cannot encode"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("--labels (words of label \"0\"): the checkpoint's char tokenizer " +
+                    "cannot encode"), "\($0)")
         }
     }
 
     func testShotsBeyondTheTrainFile() throws {
         let dev = try write("devs.jsonl", [#"{"text": "the king", "label": 1}"#, #"{"text": "the fool", "label": 0}"#])
         let train = try write("trains.jsonl", [#"{"text": "the queen", "label": 1}"#, #"{"text": "the court", "label": 0}"#])
-        assertError("--shots: 3 demonstrations requested but \(train) holds only 2 rows") { try evaluate(dev: dev, train: train, shots: 3) }
-        assertError("--shots: 2 demonstrations need a --train file to draw them from") { try evaluate(dev: dev, shots: 2) }
+        assertError("--shots: 3 demonstrations requested but \(train) holds only 2 " +
+                "rows") { try evaluate(dev: dev, train: train, shots: 3) }
+        assertError("--shots: 2 demonstrations need a --train file to draw them " +
+                "from") { try evaluate(dev: dev, shots: 2) }
         // Train == dev: with the query excluded only one row is left for 2 shots.
         assertError("--shots: 2 demonstrations requested but only 1 row of \(dev) differ from the query at \(dev):1") {
             try evaluate(dev: dev, train: dev, shots: 2)
@@ -104,14 +111,17 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
         XCTAssertEqual(try Verbalizer.parse(" yes = Yes\\, indeed,no=\\nNo"),
                        [Verbalizer(label: "yes", words: " Yes, indeed"), Verbalizer(label: "no", words: "\nNo")])
         XCTAssertEqual(try Verbalizer.parse("a=x=y,b=z"), [Verbalizer(label: "a", words: "x=y"), Verbalizer(label: "b", words: "z")])
-        assertError("--labels: entry 2 \"1positive\" has no label before '=' (expected LABEL=WORDS pairs separated by commas, e.g. \"0= negative,1= positive\")") {
+        assertError("--labels: entry 2 \"1positive\" has no label before '=' (expected LABEL=WORDS pairs separated " +
+                "by commas, e.g. \"0= negative,1= positive\")") {
             _ = try Verbalizer.parse("0= negative,1positive")
         }
-        assertError("--labels: label \"1\" has no words after '=' (expected LABEL=WORDS pairs separated by commas, e.g. \"0= negative,1= positive\")") {
+        assertError("--labels: label \"1\" has no words after '=' (expected LABEL=WORDS pairs separated by commas, " +
+                "e.g. \"0= negative,1= positive\")") {
             _ = try Verbalizer.parse("0= negative,1=")
         }
         assertError("--labels: label \"0\" is listed twice") { _ = try Verbalizer.parse("0= bad,0= good") }
-        assertError("--labels: needs at least two labels to choose between (expected LABEL=WORDS pairs separated by commas, e.g. \"0= negative,1= positive\")") {
+        assertError("--labels: needs at least two labels to choose between (expected LABEL=WORDS pairs separated by " +
+                "commas, e.g. \"0= negative,1= positive\")") {
             _ = try Verbalizer.parse("0= bad")
         }
     }

@@ -120,8 +120,10 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
             let alone = model.continuationLogLikelihoods(prompts: [p], continuations: continuations)[0]
             for (c, cont) in continuations.enumerated() {
                 let expected = referenceScore(model, prompt: p, continuation: cont)
-                XCTAssertEqual(batched[q][c], expected, accuracy: 1e-4 + 1e-5 * abs(expected), "prompt \(q), continuation \(c)")
-                XCTAssertEqual(alone[c], batched[q][c], accuracy: 1e-5 + 1e-6 * abs(expected), "batching changed prompt \(q), continuation \(c)")
+                XCTAssertEqual(batched[q][c], expected, accuracy: 1e-4 + 1e-5 * abs(expected), "prompt \(q), " +
+                        "continuation \(c)")
+                XCTAssertEqual(alone[c], batched[q][c], accuracy: 1e-5 + 1e-6 * abs(expected), "batching changed " +
+                        "prompt \(q), continuation \(c)")
                 XCTAssertLessThan(batched[q][c], 0)
             }
         }
@@ -148,7 +150,8 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
         try "the king\nthe queen\nthe Zebra\n".write(to: bad, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try LanguageModelEvaluation.tokens(ofTextFile: bad.path, tokenizer: loaded.tokenizer)) {
             let m = "\($0)"
-            XCTAssertTrue(m.hasPrefix("\(bad.path):3: the checkpoint's char tokenizer cannot encode this text: character Z"), m)
+            XCTAssertTrue(m.hasPrefix("\(bad.path):3: the checkpoint's char tokenizer cannot encode this text: " +
+                    "character Z"), m)
         }
         let empty = dir.appendingPathComponent("empty.txt")
         try Foundation.Data().write(to: empty)

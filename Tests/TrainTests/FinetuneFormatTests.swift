@@ -26,13 +26,15 @@ final class FinetuneFormatTests: XCTestCase {
         let f = ClassificationFormat(tokenizer: tok, baseVocabSize: 20, blockSize: 8)
         let long = try f.encode(text: "abcdefghij", textB: nil)
         XCTAssertTrue(long.truncated)
-        XCTAssertEqual(long.ids, [20] + tok.encode("abcdef") + [22], "keeps the start of the text and the extract token")
+        XCTAssertEqual(long.ids, [20] + tok.encode("abcdef") + [22], "keeps the start of the text and the extract " +
+                "token")
         // Pair: budget 8 - 3 = 5 tokens; the longer text gives way first, then both alternately.
         let pair = try f.encode(text: "abcdefg", textB: "hi")
         XCTAssertEqual(pair.ids, [20] + tok.encode("abc") + [21] + tok.encode("hi") + [22])
         let even = try f.encode(text: "abcd", textB: "efgh")
         XCTAssertEqual(even.ids.count, 8)
-        XCTAssertEqual(even.ids, [20] + tok.encode("ab") + [21] + tok.encode("efg") + [22], "the first text gives way first on a tie")
+        XCTAssertEqual(even.ids, [20] + tok.encode("ab") + [21] + tok.encode("efg") + [22], "the first text gives " +
+                "way first on a tie")
         XCTAssertThrowsError(try f.encode(text: "xyz", textB: nil), "characters outside the tokenizer must throw")
     }
 
@@ -145,7 +147,8 @@ final class FinetuneFormatTests: XCTestCase {
             let p = positions[i]
             var restored = BatchPlan(lengths: lengths, batchSize: 5, poolBatches: 4, seed: 9, epoch: p.epoch,
                                      cursor: p.cursor, poolBatch: p.poolBatch)
-            for j in i..<min(i + 10, batches.count) { XCTAssertEqual(restored.next(), batches[j], "batch \(j) after restoring at \(i)") }
+            for j in i..<min(i + 10, batches.count) { XCTAssertEqual(restored.next(), batches[j], "batch \(j) after " +
+                    "restoring at \(i)") }
         }
         // Without buckets: consecutive rows of the epoch order.
         var plain = BatchPlan(lengths: lengths, batchSize: 5, poolBatches: 1, seed: 9)

@@ -68,7 +68,9 @@ private func linearBackwardPairBenchmark(threads: Int) {
         let dx = allocateAligned(rows * inF), dw = allocateAligned(outF * inF)
         defer { [dy, x, w, dx, dw].forEach { deallocateAligned($0) } }
         var rng = RandomGenerator(seed: 2)
-        rng.fillNormal(dy, count: rows * outF); rng.fillNormal(x, count: rows * inF); rng.fillNormal(w, count: outF * inF)
+        rng.fillNormal(dy, count: rows * outF)
+        rng.fillNormal(x, count: rows * inF)
+        rng.fillNormal(w, count: outF * inF)
         let dxProduct = MatrixProduct(m: rows, n: inF, k: outF, a: dy, lda: outF, b: w, ldb: inF, c: dx, ldc: inF)
         let dwProduct = MatrixProduct(transA: true, m: outF, n: inF, k: rows, a: dy, lda: outF, b: x, ldb: inF,
                                       beta: 1, c: dw, ldc: inF)

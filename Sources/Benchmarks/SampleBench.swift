@@ -66,6 +66,7 @@ func bpeBenchmark(_ options: BenchOptions) {
     var ids: [Int32] = []
     let cold = seconds { ids = tokenizer.encode(text) }
     let warm = medianSeconds(warmup: 0, repeats: 3) { ids = tokenizer.encode(text) }
-    print("\(path): \(fmt(mb, 2)) MB → \(ids.count) tokens; first pass (empty merge cache) \(fmt(mb / cold, 2)) MB/s, "
+    print("\(path): \(fmt(mb, 2)) MB → \(ids.count) tokens; "
+          + "first pass (empty merge cache) \(fmt(mb / cold, 2)) MB/s, "
           + "again \(fmt(mb / warm, 2)) MB/s (one thread)")
 }

@@ -109,7 +109,8 @@ func trainBenchmark(_ options: BenchOptions) {
     print("== training step (\(options.threads) threads; sgemm peak \(fmt(peak)) GFLOP/s on 1536³, measured now) ==")
     var results: [TrainResult] = []
     for c in TrainCase.all {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tinygpt-bench-\(getpid())-\(c.key).json")
+        let out = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tinygpt-bench-\(getpid())-\(c.key).json")
         var args = ["train-case", c.key, "--threads", "\(options.threads)", "--peak", "\(peak)",
                     "--json", out.path]
         if options.stepScale != 1 { args += ["--step-scale", "\(options.stepScale)"] }

@@ -38,7 +38,13 @@ while let arg = argv.popFirst() {
     case "--warmup", "--steps", "--profile-steps":
         let v = value()
         guard let n = Int(v), n >= 0 else { usageError("\(arg) expects a non-negative integer, got \"\(v)\"") }
-        if arg == "--warmup" { options.warmup = n } else if arg == "--steps" { options.steps = max(1, n) } else { options.profileSteps = n }
+        if arg == "--warmup" {
+            options.warmup = n
+        } else if arg == "--steps" {
+            options.steps = max(1, n)
+        } else {
+            options.profileSteps = n
+        }
     case "--blas-threads": options.blasThreads = true
     case "train-case": sections.append("train-case:" + value())
     default: sections.append(arg)

@@ -39,8 +39,8 @@ public struct FinetuneState {
 
     public var jsonObject: [String: Any] {
         var o: [String: Any] = ["task": task.rawValue, "base_vocab_size": baseVocabSize,
-                                "tokens": tokens.mapValues { Int($0) }, "epoch": epoch, "cursor": cursor, "pool_batch": poolBatch,
-                                "init": initFrom]
+                                "tokens": tokens.mapValues { Int($0) }, "epoch": epoch, "cursor": cursor,
+                                "pool_batch": poolBatch, "init": initFrom]
         if task == .classify { o["labels"] = labels }
         if let template { o["template"] = template }
         if let bestMetric { o["best_metric"] = bestMetric }

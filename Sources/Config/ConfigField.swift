@@ -109,7 +109,9 @@ extension ConfigField {
         let names = E.allCases.map { "\"\($0.rawValue)\"" }
         let expected = names.count == 2 ? names.joined(separator: " or ") : "one of " + names.joined(separator: ", ")
         return ConfigField(key, kind: names.joined(separator: "|"), read: { c, v in
-            guard let s = v as? String, let e = E(rawValue: s) else { throw FieldProblem.type(expected: expected, got: v) }
+            guard let s = v as? String, let e = E(rawValue: s) else {
+                throw FieldProblem.type(expected: expected, got: v)
+            }
             c[keyPath: path] = e
         }, value: { $0[keyPath: path].rawValue })
     }

@@ -100,8 +100,11 @@ public struct BatchPlan {
         consumed = 0
         let rows = (0..<(batchSize * poolBatches)).map { _ in order.next() }
         let sorted = rows.indices.sorted { (lengths[rows[$0]], $0) < (lengths[rows[$1]], $1) }.map { rows[$0] }
-        var batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<min($0 + batchSize, sorted.count)]) }
-        var rng = RandomGenerator(seed: order.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(poolEpoch) &* 1_000_003 &+ UInt64(poolCursor))
+        var batches = stride(from: 0, to: sorted.count, by: batchSize).map {
+            Array(sorted[$0..<min($0 + batchSize, sorted.count)])
+        }
+        var rng = RandomGenerator(seed: order.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(poolEpoch) &* 1_000_003
+                                      &+ UInt64(poolCursor))
         for i in stride(from: batches.count - 1, to: 0, by: -1) { batches.swapAt(i, rng.nextInt(below: i + 1)) }
         pending = batches
     }

@@ -101,7 +101,9 @@ public final class InContextEvaluator {
                     throw EvaluationError(place, "row has no \"text_b\" field, but the template uses {text_b}")
                 }
                 _ = try tokenizer.encodeForEvaluation(row.text, place: place)
-                if let b = row.textB, options.template.usesTextB { _ = try tokenizer.encodeForEvaluation(b, place: place) }
+                if let b = row.textB, options.template.usesTextB {
+                    _ = try tokenizer.encodeForEvaluation(b, place: place)
+                }
             }
         }
         try check(used, path: devPath)

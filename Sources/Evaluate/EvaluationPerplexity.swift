@@ -48,7 +48,8 @@ public enum LanguageModelEvaluation {
 
     /// The same over a prepared split, limited to its first `maxTokens` tokens when given.
     public static func evaluate(model: GPT, dataset: TokenShardDataset, source: String, maxTokens: Int? = nil,
-                                batchSize: Int = 0, progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
+                                batchSize: Int = 0,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
         let n = min(dataset.count, maxTokens ?? Int.max)
         return try evaluate(model: model, count: n, source: source, batchSize: batchSize, progress: progress) {
             start, count in dataset.tokens(from: start, count: count)

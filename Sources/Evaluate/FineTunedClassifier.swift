@@ -38,7 +38,8 @@ public final class FineTunedClassifier {
         head = ClassifierHead(features: config.nEmbd, labels: ft.labels.count, seed: nil, trainable: false)
         try CheckpointStore.load(from: url, into: model.parameters + head.parameters, optimizer: nil)
         labels = ft.labels
-        format = ClassificationFormat(tokenizer: tokenizer, baseVocabSize: ft.baseVocabSize, blockSize: config.blockSize)
+        format = ClassificationFormat(tokenizer: tokenizer, baseVocabSize: ft.baseVocabSize,
+                                      blockSize: config.blockSize)
         directory = url
     }
 
@@ -54,7 +55,8 @@ public final class FineTunedClassifier {
                 throw EvaluationError("text \(i + 1)", "\(error) (the checkpoint's tokenizer cannot encode it)")
             }
         }
-        return argmaxRows(classifierLogits(model: model, head: head, rows: rows, batchSize: batchSize), labels: labels.count)
+        return argmaxRows(classifierLogits(model: model, head: head, rows: rows, batchSize: batchSize),
+                          labels: labels.count)
     }
 
     /// Predictions for rows read with `readLabelledRows`; errors name `source` and the row's line.
@@ -65,7 +67,8 @@ public final class FineTunedClassifier {
                 throw EvaluationError("\(source):\(r.line)", "\(error) (the checkpoint's tokenizer cannot encode it)")
             }
         }
-        return argmaxRows(classifierLogits(model: model, head: head, rows: ids, batchSize: batchSize), labels: labels.count)
+        return argmaxRows(classifierLogits(model: model, head: head, rows: ids, batchSize: batchSize),
+                          labels: labels.count)
     }
 
     /// Accuracy, macro-F1 and confusion matrix on labelled rows. A label the classifier was not trained
@@ -79,7 +82,8 @@ public final class FineTunedClassifier {
             }
             return i
         }
-        return ClassificationMetrics(predictions: try predict(rows: rows, source: source), targets: targets, labels: labels)
+        return ClassificationMetrics(predictions: try predict(rows: rows, source: source), targets: targets,
+                                     labels: labels)
     }
 }
 

@@ -76,13 +76,15 @@ public enum ThroughputProbe {
     static let attentionPairsPerThread = 4
 
     /// Times `shapes` and the attention kernels at `threads` threads, and memcpy.
-    public static func measure(_ shapes: [GemmShape], attention: AttentionShape, threads: Int) -> ThroughputMeasurement {
+    public static func measure(_ shapes: [GemmShape], attention: AttentionShape,
+                               threads: Int) -> ThroughputMeasurement {
         let t0 = DispatchTime.now().uptimeNanoseconds
         Parallel.setThreadCount(threads)
         let timings = shapes.map(time)
         let (forward, backward) = time(attention, threads: threads)
         let bandwidth = memcpyBandwidth()
-        return ThroughputMeasurement(gemm: timings, attentionForwardSeconds: forward, attentionBackwardSeconds: backward,
+        return ThroughputMeasurement(gemm: timings, attentionForwardSeconds: forward,
+                                     attentionBackwardSeconds: backward,
                                      memcpyBytesPerSecond: bandwidth, threads: threads,
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }

@@ -23,12 +23,13 @@ extension FinetuneTask {
             let lse = mx + log(row.reduce(0.0) { $0 + exp(Double($1) - mx) })
             lossSum += lse - Double(row[i * k + Int(r.label)])
         }
-        let c = ClassificationMetrics(predictions: argmaxRows(logits, labels: k), targets: devRows.map { Int($0.label) },
-                                      labels: labels)
+        let c = ClassificationMetrics(predictions: argmaxRows(logits, labels: k),
+                                      targets: devRows.map { Int($0.label) }, labels: labels)
         let devLoss = lossSum / Double(devRows.count)
         let metric = config.effectiveMetric
-        return TaskEvalMetrics(step: step, task: .classify, devLoss: devLoss, classification: c, metric: metric.rawValue,
-                               metricValue: metric == .accuracy ? c.accuracy : devLoss, isBest: false, milliseconds: 0)
+        return TaskEvalMetrics(step: step, task: .classify, devLoss: devLoss, classification: c,
+                               metric: metric.rawValue, metricValue: metric == .accuracy ? c.accuracy : devLoss,
+                               isBest: false, milliseconds: 0)
     }
 
     func evaluateGenerator(step: Int) -> TaskEvalMetrics {
@@ -55,9 +56,12 @@ extension FinetuneTask {
         let end = endToken!
         for (i, p) in devPrompts.enumerated() {
             var sampler = Sampler(options: SamplingOptions(temperature: 0), seed: 0)
-            let out = (try? model.generate(prompt: p.ids, maxNewTokens: config.maxNewTokens, sampler: &sampler) { $0 != end }) ?? []
+            let out = (try? model.generate(prompt: p.ids, maxNewTokens: config.maxNewTokens,
+                                           sampler: &sampler) { $0 != end }) ?? []
             let text = tokenizer.decode(out.filter { $0 != end && Int($0) < tokenizer.vocabSize })
-            if let want = config.answerPattern.extract(p.reference), let got = config.answerPattern.extract(text), want == got {
+            if let want = config.answerPattern.extract(p.reference),
+               let got = config.answerPattern.extract(text),
+               want == got {
                 matches += 1
             }
             if i == 0 { example = (p.prompt, text, p.reference) }

@@ -41,14 +41,15 @@ enum FinetuneSetup {
         let pool = config.lengthBuckets && !(config.task == .generate && config.pack) ? BatchPlan.defaultPoolBatches : 1
         let lengths = encoded.train.map(\.ids.count), ft = start.state
         var resumePoint: ResumePoint? = nil
-        var plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool, seed: UInt64(config.seed))
+        var plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool,
+                             seed: UInt64(config.seed))
         if let (url, state) = start.resume {
             guard ft.cursor < encoded.train.count else {
                 throw TrainingError(source: config.trainFile, message: "has \(encoded.train.count) rows but the " +
                         "checkpoint stopped at row \(ft.cursor) of an epoch; the training file changed")
             }
-            plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool, seed: UInt64(config.seed),
-                             epoch: ft.epoch, cursor: ft.cursor, poolBatch: ft.poolBatch)
+            plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool,
+                             seed: UInt64(config.seed), epoch: ft.epoch, cursor: ft.cursor, poolBatch: ft.poolBatch)
             resumePoint = ResumePoint(checkpoint: url, state: state, best: ft.bestMetric)
         }
         let task = FinetuneTask(config: config, model: start.model, head: start.head, tokenizer: start.tokenizer,
@@ -87,7 +88,9 @@ enum FinetuneSetup {
     static func labelMap(_ rows: [LabelledRow]) -> [String] {
         let set = Set(rows.map(\.label))
         if set.allSatisfy({ Int($0) != nil }) { return set.sorted { Int($0)! < Int($1)! } }
-        return set.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
+        return set.sorted {
+            Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value))
+        }
     }
 
     /// This run's checkpoint: its model shape, tokenizer and fine-tuning state (weights load later,
@@ -114,7 +117,8 @@ enum FinetuneSetup {
         mc.dropout = Float(config.dropout ?? Double(state.model.dropout))
         try mc.validate()
         let head = task == .classify ? ClassifierHead(features: mc.nEmbd, labels: rows.labels.count, seed: nil) : nil
-        return Start(model: GPT(config: mc, seed: nil), head: head, tokenizer: tokenizer, state: ft, resume: (url, state))
+        return Start(model: GPT(config: mc, seed: nil), head: head, tokenizer: tokenizer, state: ft,
+                     resume: (url, state))
     }
 
     /// The initial weights (or a scratch model), with the task tokens appended to the vocabulary and,
@@ -149,7 +153,8 @@ enum FinetuneSetup {
 
     /// The starting point: a pretraining checkpoint's model and tokenizer, or (scratch) a pretraining
     /// config's model shape and its dataset's tokenizer, with no weights (model nil).
-    static func loadBase(_ config: FinetuneConfig) throws -> (model: GPT?, config: GPTConfig, tokenizer: any Tokenizer) {
+    static func loadBase(_ config: FinetuneConfig) throws
+        -> (model: GPT?, config: GPTConfig, tokenizer: any Tokenizer) {
         if config.initFrom == "scratch" {
             let tc = try TrainConfig.load(path: config.modelConfig!)
             let tokenizer = try DatasetDirectory(URL(fileURLWithPath: tc.dataset)).loadTokenizer()
@@ -184,7 +189,8 @@ enum FinetuneSetup {
             m.tensor.data.update(from: b.tensor.data, count: b.tensor.count)
             if m.tensor.count > b.tensor.count {
                 var rng = RandomGenerator(seed: seed)
-                rng.fillNormal(m.tensor.data + b.tensor.count, count: m.tensor.count - b.tensor.count, mean: 0, std: 0.02)
+                rng.fillNormal(m.tensor.data + b.tensor.count, count: m.tensor.count - b.tensor.count,
+                               mean: 0, std: 0.02)
             }
         }
     }
@@ -213,20 +219,30 @@ enum FinetuneSetup {
             let format = ClassificationFormat(tokenizer: start.tokenizer, baseVocabSize: start.state.baseVocabSize,
                                               blockSize: block)
             let index = Dictionary(uniqueKeysWithValues: rows.labels.enumerated().map { ($1, Int32($0)) })
-            for (list, path, isTrain) in [(rows.labelledTrain, config.trainFile, true), (rows.labelledDev, config.devFile, false)] {
+            for (list, path, isTrain) in [(rows.labelledTrain, config.trainFile, true),
+                                          (rows.labelledDev, config.devFile, false)] {
                 for r in list {
                     let e: (ids: [Int32], truncated: Bool)
-                    do { e = try format.encode(text: r.text, textB: r.textB) } catch { throw encodingError(path, r.line, error) }
+                    do {
+                        e = try format.encode(text: r.text, textB: r.textB)
+                    } catch {
+                        throw encodingError(path, r.line, error)
+                    }
                     add(EncodedRow(ids: e.ids, label: index[r.label]!), truncated: e.truncated, isTrain: isTrain)
                 }
             }
         } else {
             let format = try InstructionFormat(tokenizer: start.tokenizer, template: config.template,
                                                end: start.state.tokens["end"]!, blockSize: block)
-            for (list, path, isTrain) in [(rows.promptTrain, config.trainFile, true), (rows.promptDev, config.devFile, false)] {
+            for (list, path, isTrain) in [(rows.promptTrain, config.trainFile, true),
+                                          (rows.promptDev, config.devFile, false)] {
                 for r in list {
                     let e: (ids: [Int32], promptCount: Int, truncated: Bool)
-                    do { e = try format.encode(prompt: r.prompt, completion: r.completion) } catch { throw encodingError(path, r.line, error) }
+                    do {
+                        e = try format.encode(prompt: r.prompt, completion: r.completion)
+                    } catch {
+                        throw encodingError(path, r.line, error)
+                    }
                     if e.ids.count < 2 {
                         throw TrainingError(source: "\(path):\(r.line)", message: "the row encodes to fewer than " +
                                 "two tokens; nothing to train on")

@@ -48,7 +48,8 @@ public final class FinetuneTask: TrainingTask {
     /// The next batch of rows from the epoch order (fine-tuning's order is its own; `rng` is unused).
     public func nextBatch(rng: inout RandomGenerator) -> TaskBatch {
         if config.task == .generate && config.pack {
-            return TaskBatch.packed(trainRows, plan: &plan, contexts: config.batchSize, blockSize: model.config.blockSize)
+            return TaskBatch.packed(trainRows, plan: &plan, contexts: config.batchSize,
+                                    blockSize: model.config.blockSize)
         }
         let picked = plan.next().map { trainRows[$0] }
         return config.task == .classify ? TaskBatch.classify(picked, baseVocabSize: state.baseVocabSize)

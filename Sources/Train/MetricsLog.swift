@@ -26,11 +26,13 @@ public final class MetricsLog {
     /// Drops lines whose "step" is greater than `step` (a resumed run rewrites what it repeats).
     public static func truncate(url: URL, afterStep step: Int) throws {
         guard let data = FileManager.default.contents(atPath: url.path) else { return }
-        let kept = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).filter { line in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = obj["step"] as? Int else { return true }
-            return s <= step
-        }
+        let kept = String(decoding: data, as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+            .filter { line in
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let s = obj["step"] as? Int else { return true }
+                return s <= step
+            }
         let text = kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")
         try Data(text.utf8).write(to: url, options: .atomic)
     }

@@ -41,7 +41,8 @@ public final class PretrainTask: TrainingTask {
     // MARK: Evaluation and checkpoints
 
     public func startEvent(step: Int, resumedFrom: String?) -> TrainingEvent {
-        .pretrainStarted(config: config, parameterCount: model.parameterCount, startStep: step, resumedFrom: resumedFrom)
+        .pretrainStarted(config: config, parameterCount: model.parameterCount, startStep: step,
+                         resumedFrom: resumedFrom)
     }
 
     /// Mean loss over eval_iters batches of each split, from the evaluation stream of (seed, step).

@@ -44,7 +44,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "lm: a dataset directory made by 'tinygpt prepare'.") var data: String?
     @Option(name: .long, help: "lm with --data: the split to read, train or val.") var split: String?
     @Option(name: .customLong("max-tokens"), help: "lm: read only the first N tokens.") var maxTokens: Int?
-    @Option(name: .customLong("batch-size"), help: "lm: windows per forward pass (default: as many as fit 128 MiB of logits).")
+    @Option(name: .customLong("batch-size"),
+            help: "lm: windows per forward pass (default: as many as fit 128 MiB of logits).")
     var batchSize: Int?
 
     @Option(name: .long, help: "icl, classify: labelled JSONL rows {\"text\", \"label\"[, \"text_b\"]} to evaluate.")
@@ -101,12 +102,18 @@ struct EvalCommand: ParsableCommand {
         if let s = shots, s < 0 { throw ValidationError("--shots: must be >= 0, got \(s)") }
         switch task {
         case .lm:
-            if (text == nil) == (data == nil) { throw ValidationError("--task lm needs exactly one of --text FILE or --data DIR") }
+            if (text == nil) == (data == nil) {
+                throw ValidationError("--task lm needs exactly one of --text FILE or --data DIR")
+            }
             if split != nil && data == nil { throw ValidationError("--split applies only with --data") }
         case .icl:
             if dev == nil { throw ValidationError("--task icl needs --dev FILE (labelled JSONL rows)") }
-            if (shots ?? 0) > 0 && train == nil { throw ValidationError("--shots \(shots!) needs --train FILE to draw demonstrations from") }
-            if train != nil && (shots ?? 0) == 0 { throw ValidationError("--train is used only with --shots k (k >= 1)") }
+            if (shots ?? 0) > 0 && train == nil {
+                throw ValidationError("--shots \(shots!) needs --train FILE to draw demonstrations from")
+            }
+            if train != nil && (shots ?? 0) == 0 {
+                throw ValidationError("--train is used only with --shots k (k >= 1)")
+            }
         case .classify:
             if dev == nil { throw ValidationError("--task classify needs --dev FILE (labelled JSONL rows)") }
         }
@@ -119,7 +126,9 @@ struct EvalCommand: ParsableCommand {
 
     func describe(_ loaded: LoadedModel) -> String {
         let c = loaded.model.config
-        return "\(loaded.directory.path) (step \(loaded.state.step); \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, block \(c.blockSize), \(loaded.tokenizer.type) tokenizer of \(loaded.tokenizer.vocabSize) tokens)"
+        return "\(loaded.directory.path) (step \(loaded.state.step); \(c.nLayer) layers, \(c.nHead) heads, "
+            + "\(c.nEmbd) wide, block \(c.blockSize), "
+            + "\(loaded.tokenizer.type) tokenizer of \(loaded.tokenizer.vocabSize) tokens)"
     }
 
     /// The checkpoint as a language model (a fine-tuned classifier is refused with a pointer to --task classify).
@@ -150,10 +159,12 @@ struct EvalCommand: ParsableCommand {
         if json { var o = result.jsonObject; o["source"] = source; return o }
         Terminal.line("checkpoint   \(describe(loaded))")
         Terminal.line("data         \(source)")
-        Terminal.line("tokens       \(result.tokens) read, \(result.predicted) predicted in \(result.windows) window\(result.windows == 1 ? "" : "s") of up to \(result.blockSize)")
+        Terminal.line("tokens       \(result.tokens) read, \(result.predicted) predicted in \(result.windows) "
+                      + "window\(result.windows == 1 ? "" : "s") of up to \(result.blockSize)")
         Terminal.line(String(format: "mean loss    %.4f nats/token (%.4f bits)", result.meanLoss, result.bitsPerToken))
         Terminal.line(String(format: "perplexity   %.3f", result.perplexity))
-        Terminal.line(String(format: "time         %.1f s (%.0f tokens/s)", result.seconds, Double(result.predicted) / max(result.seconds, 1e-9)))
+        Terminal.line(String(format: "time         %.1f s (%.0f tokens/s)", result.seconds,
+                             Double(result.predicted) / max(result.seconds, 1e-9)))
         return [:]
     }
 
@@ -179,19 +190,23 @@ struct EvalCommand: ParsableCommand {
         }
         let words = Dictionary(uniqueKeysWithValues: verbalizers.map { ($0.label, $0.words) })
         Terminal.line("checkpoint   \(describe(loaded))")
-        Terminal.line("task         \(k == 0 ? "zero-shot" : "\(k)-shot") classification of \(dev!) (\(result.examples) rows)" + (k > 0 ? ", demonstrations from \(train!) (seed \(options.seed))" : ""))
+        Terminal.line("task         \(k == 0 ? "zero-shot" : "\(k)-shot") classification of \(dev!) "
+                      + "(\(result.examples) rows)"
+                      + (k > 0 ? ", demonstrations from \(train!) (seed \(options.seed))" : ""))
         Terminal.line("template     \(quoted(templateText))")
         Terminal.line("labels       " + verbalizers.map { "\($0.label) = \(quoted($0.words))" }.joined(separator: ", "))
-        Terminal.line(String(format: "prompts      %.1f tokens on average; %d of %d cut from the left to fit %d", result.meanPromptTokens,
-                             result.truncated, result.examples, evaluator.promptLimit))
+        Terminal.line(String(format: "prompts      %.1f tokens on average; %d of %d cut from the left to fit %d",
+                             result.meanPromptTokens, result.truncated, result.examples, evaluator.promptLimit))
         let m = result.metrics
-        Terminal.line(String(format: "accuracy     %.2f%% (%d/%d)", 100 * m.accuracy, m.confusion.indices.reduce(0) { $0 + m.confusion[$1][$1] }, result.examples))
+        Terminal.line(String(format: "accuracy     %.2f%% (%d/%d)", 100 * m.accuracy,
+                             m.confusion.indices.reduce(0) { $0 + m.confusion[$1][$1] }, result.examples))
         Terminal.line(String(format: "macro-F1     %.4f", m.macroF1))
-        Terminal.line(String(format: "majority     %.2f%% (always %@ %@)", 100 * result.majorityAccuracy, result.majorityLabel,
-                             quoted(words[result.majorityLabel] ?? "")))
+        Terminal.line(String(format: "majority     %.2f%% (always %@ %@)", 100 * result.majorityAccuracy,
+                             result.majorityLabel, quoted(words[result.majorityLabel] ?? "")))
         Terminal.line("confusion (rows: true label, columns: predicted)")
         for line in m.confusionTable { Terminal.line("  " + line) }
-        Terminal.line(String(format: "time         %.1f s (%.1f rows/s)", result.seconds, Double(result.examples) / max(result.seconds, 1e-9)))
+        Terminal.line(String(format: "time         %.1f s (%.1f rows/s)", result.seconds,
+                             Double(result.examples) / max(result.seconds, 1e-9)))
         return [:]
     }
 
@@ -213,14 +228,17 @@ struct EvalCommand: ParsableCommand {
             return o
         }
         let c = classifier.model.config
-        Terminal.line("checkpoint   \(classifier.directory.path) (step \(classifier.state.step); \(c.nLayer) layers, \(c.nEmbd) wide, \(m.labels.count) labels)")
+        Terminal.line("checkpoint   \(classifier.directory.path) (step \(classifier.state.step); "
+                      + "\(c.nLayer) layers, \(c.nEmbd) wide, \(m.labels.count) labels)")
         Terminal.line("task         fine-tuned classification of \(dev!) (\(rows.count) rows)")
-        Terminal.line(String(format: "accuracy     %.2f%% (%d/%d)", 100 * m.accuracy, m.confusion.indices.reduce(0) { $0 + m.confusion[$1][$1] }, rows.count))
+        Terminal.line(String(format: "accuracy     %.2f%% (%d/%d)", 100 * m.accuracy,
+                             m.confusion.indices.reduce(0) { $0 + m.confusion[$1][$1] }, rows.count))
         Terminal.line(String(format: "macro-F1     %.4f", m.macroF1))
         Terminal.line(String(format: "majority     %.2f%% (always %@)", 100 * m.majorityAccuracy, m.labels[majority]))
         Terminal.line("confusion (rows: true label, columns: predicted)")
         for line in m.confusionTable { Terminal.line("  " + line) }
-        Terminal.line(String(format: "time         %.1f s (%.1f rows/s)", seconds, Double(rows.count) / max(seconds, 1e-9)))
+        Terminal.line(String(format: "time         %.1f s (%.1f rows/s)", seconds,
+                             Double(rows.count) / max(seconds, 1e-9)))
         return [:]
     }
 

@@ -22,32 +22,40 @@ struct FinetuneCommand: ParsableCommand {
             --dev sst2/dev.jsonl --out checkpoints/sst2-classify
             """)
 
-    @Option(name: .customLong("init"), help: "Pretraining checkpoint (step or run directory), or 'scratch' with --config.")
+    @Option(name: .customLong("init"),
+            help: "Pretraining checkpoint (step or run directory), or 'scratch' with --config.")
     var initFrom: String
-    @Option(name: .long, help: "With --init scratch: a pretraining config file giving the model shape and the dataset tokenizer.")
+    @Option(name: .long,
+            help: "With --init scratch: a pretraining config file giving the model shape and the dataset tokenizer.")
     var config: String?
     @Option(name: .long, help: "The task.") var task: TaskKind
     @Option(name: .long, help: "Training rows (JSONL).") var train: String
     @Option(name: .long, help: "Dev rows (JSONL), evaluated every --eval-interval steps.") var dev: String
     @OptionGroup var location: RunLocationOptions
-    @Option(name: .customLong("lm-weight"), help: "λ: weight of the language-modelling loss on the input (classify; 0 turns it off).")
+    @Option(name: .customLong("lm-weight"),
+            help: "λ: weight of the language-modelling loss on the input (classify; 0 turns it off).")
     var lmWeight: Double?
     @Flag(name: .customLong("freeze-base"), help: "Train only the classifier head and the added task-token embeddings.")
     var freezeBase = false
     @Option(name: .long, help: "generate: prompt template containing {prompt}.") var template: String?
     @Flag(name: .long, help: "generate: pack several rows into each context (attention never crosses rows).")
     var pack = false
-    @Option(name: .customLong("answer-pattern"), help: "generate: none (whole completion) or gsm8k (the number after ####).")
+    @Option(name: .customLong("answer-pattern"),
+            help: "generate: none (whole completion) or gsm8k (the number after ####).")
     var answerPattern: AnswerPattern?
-    @Option(name: .customLong("dev-limit"), help: "generate: dev rows decoded greedily for exact match.") var devLimit: Int?
-    @Option(name: .customLong("max-new-tokens"), help: "generate: longest greedy completion at evaluation.") var maxNewTokens: Int?
-    @Option(name: .long, help: "Keep `best` by accuracy (exact match for generate) or loss.") var metric: FinetuneConfig.Metric?
+    @Option(name: .customLong("dev-limit"), help: "generate: dev rows decoded greedily for exact match.")
+    var devLimit: Int?
+    @Option(name: .customLong("max-new-tokens"), help: "generate: longest greedy completion at evaluation.")
+    var maxNewTokens: Int?
+    @Option(name: .long, help: "Keep `best` by accuracy (exact match for generate) or loss.")
+    var metric: FinetuneConfig.Metric?
     @OptionGroup var training: TrainingFlagOptions
 
     func run() throws {
         try runReportingErrors {
             if config != nil && initFrom != "scratch" {
-                throw ValidationError("--config is only used with --init scratch (a checkpoint brings its own model shape)")
+                throw ValidationError("--config is only used with --init scratch "
+                                      + "(a checkpoint brings its own model shape)")
             }
             var cfg = FinetuneConfig()
             try training.apply(to: &cfg, extra: [

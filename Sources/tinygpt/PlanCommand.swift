@@ -20,11 +20,15 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: "JSON config file (e.g. configs/shakespeare-char-cpu.json).")
     var config: String
 
-    @Option(name: .customLong("set"), parsing: .singleValue, help: "Override any config key: --set batch_size=32 (repeatable).")
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: "Override any config key: --set batch_size=32 (repeatable).")
     var overrides: [String] = []
 
-    @Option(name: .long, help: "Dataset directory made by 'tinygpt prepare' (where vocab_size is read from).") var dataset: String?
-    @Option(name: .customLong("vocab-size"), help: "Vocabulary size, for a config without vocab_size whose dataset is not prepared.") var vocabSize: Int?
+    @Option(name: .long, help: "Dataset directory made by 'tinygpt prepare' (where vocab_size is read from).")
+    var dataset: String?
+    @Option(name: .customLong("vocab-size"),
+            help: "Vocabulary size, for a config without vocab_size whose dataset is not prepared.")
+    var vocabSize: Int?
     @Option(name: .long, help: "Threads for our kernels and OpenBLAS (0 = all cores).") var threads: Int?
     @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
@@ -39,7 +43,8 @@ struct PlanCommand: ParsableCommand {
             let report = PlanReport(configPath: config, plan: plan, estimate: estimate, measured: measured,
                                     physicalMemory: Int(clamping: ProcessInfo.processInfo.physicalMemory))
             if json {
-                let data = try JSONSerialization.data(withJSONObject: report.jsonObject, options: [.sortedKeys, .withoutEscapingSlashes])
+                let data = try JSONSerialization.data(withJSONObject: report.jsonObject,
+                                                      options: [.sortedKeys, .withoutEscapingSlashes])
                 Terminal.line(String(decoding: data, as: UTF8.self))
             } else {
                 for line in report.table { Terminal.line(line) }

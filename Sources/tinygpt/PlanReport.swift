@@ -148,6 +148,10 @@ enum Units {
     static func fixed(_ x: Double) -> String { String(format: "%.1f", x) }
     static func percent(_ x: Double) -> String { String(format: x < 0.01 ? "%.2f%%" : "%.0f%%", 100 * x) }
 
-    static func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
-    static func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+    static func pad(_ s: String, _ w: Int) -> String {
+        s.count >= w ? s : s + String(repeating: " ", count: w - s.count)
+    }
+    static func lpad(_ s: String, _ w: Int) -> String {
+        s.count >= w ? s : String(repeating: " ", count: w - s.count) + s
+    }
 }

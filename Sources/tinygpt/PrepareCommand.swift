@@ -27,7 +27,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(name: .long, help: "Output dataset directory, e.g. data/shakespeare_char.")
     var out: String
 
-    @Option(name: .customLong("val-fraction"), help: "Fraction of the input (by bytes, from the end) kept for validation.")
+    @Option(name: .customLong("val-fraction"),
+            help: "Fraction of the input (by bytes, from the end) kept for validation.")
     var valFraction: Double = 0.1
 
     @Option(name: .customLong("shard-tokens"), help: "Tokens per shard file.")
@@ -39,7 +40,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(name: .long, help: "strict (stop at invalid UTF-8) or replace (substitute U+FFFD).")
     var errors: String = "strict"
 
-    @Option(name: .customLong("gpt2-dir"), help: "Folder with GPT-2's encoder.json and vocab.bpe (default: data/gpt2-bpe or ../shared/data/gpt2-bpe).")
+    @Option(name: .customLong("gpt2-dir"),
+            help: "Folder with GPT-2's encoder.json and vocab.bpe (default: data/gpt2-bpe or ../shared/data/gpt2-bpe).")
     var gpt2Dir: String?
 
     func run() throws {
@@ -63,7 +65,8 @@ struct PrepareCommand: ParsableCommand {
                 + "train \(manifest.train.tokens) tokens in \(manifest.train.shards.count) shard(s), "
                 + "val \(manifest.val.tokens) tokens in \(manifest.val.shards.count) shard(s), "
                 + "\(manifest.documents) document(s)"
-                + (manifest.replacedSequences > 0 ? ", \(manifest.replacedSequences) invalid UTF-8 sequence(s) replaced" : ""))
+                + (manifest.replacedSequences > 0
+                    ? ", \(manifest.replacedSequences) invalid UTF-8 sequence(s) replaced" : ""))
         }
     }
 }
@@ -78,7 +81,8 @@ final class PrepareProgressRenderer {
         case .phaseStarted(let phase, let total):
             lastTenth = -1
             if !Terminal.isTTY {
-                Terminal.line(phase == .training ? "training \(total) merges" : "\(phase.rawValue) \(Self.megabytes(total)) of text")
+                Terminal.line(phase == .training ? "training \(total) merges"
+                                                 : "\(phase.rawValue) \(Self.megabytes(total)) of text")
             }
         case .progress(let p) where p.phase == .training:
             // Training progress counts merges, not bytes.

@@ -26,7 +26,8 @@ struct PretrainCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             var cfg = try TrainConfig.load(path: config)
-            try training.apply(to: &cfg, extra: [("dataset", dataset), ("init_from", initFrom), ("eval_iters", evalIters)])
+            try training.apply(to: &cfg, extra: [("dataset", dataset), ("init_from", initFrom),
+                                                 ("eval_iters", evalIters)])
             let runName = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/\(runName)")
             try trainWithProgress { events in

@@ -16,7 +16,8 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate.") var maxNewTokens: Int = 500
     @Option(name: .long, help: "Softmax temperature; 0 means greedy.") var temperature: Float = 0.8
     @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.") var topK: Int?
-    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose probability reaches p.") var topP: Float?
+    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose probability reaches p.")
+    var topP: Float?
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1337
     @Option(name: .customLong("num-samples"), help: "Independent samples to draw.") var numSamples: Int = 1
 

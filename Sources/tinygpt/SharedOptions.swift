@@ -18,9 +18,11 @@ struct RunLocationOptions: ParsableArguments {
 /// The optimisation flags of every training command, as config fields.
 struct TrainingFlagOptions: ParsableArguments {
     @Option(name: .customLong("max-iters"), help: "Optimiser steps to train for.") var maxIters: Int?
-    @Option(name: .customLong("batch-size"), help: "Sequences (rows, packed contexts) per micro-batch.") var batchSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Sequences (rows, packed contexts) per micro-batch.")
+    var batchSize: Int?
     @Option(name: .customLong("learning-rate"), help: "Peak learning rate.") var learningRate: Double?
-    @Option(name: .customLong("eval-interval"), help: "Steps between evaluations and checkpoints.") var evalInterval: Int?
+    @Option(name: .customLong("eval-interval"), help: "Steps between evaluations and checkpoints.")
+    var evalInterval: Int?
     @Option(name: .long, help: "Random seed.") var seed: Int?
     @Option(name: .long, help: "Threads for our kernels and OpenBLAS (0 = all cores).") var threads: Int?
     @Option(name: .customLong("set"), parsing: .singleValue,

@@ -43,16 +43,19 @@ final class TrainingRenderer {
         case let .finetuneStarted(s):
             startStep = s.startStep
             startTime = Date()
-            if let data = try? JSONSerialization.data(withJSONObject: s.config, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            if let data = try? JSONSerialization.data(withJSONObject: s.config,
+                                                      options: [.sortedKeys, .withoutEscapingSlashes]) {
                 Terminal.line("config: " + String(decoding: data, as: UTF8.self))
             }
             Terminal.line(String(format: "model: %.2fM parameters (%.2fM trained); task %@; %d train rows, %d dev rows",
                                  Double(s.parameterCount) / 1e6, Double(s.trainableCount) / 1e6, s.task.rawValue,
                                  s.trainRows, s.devRows))
-            if !s.labels.isEmpty { Terminal.line("labels: " + s.labels.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
+            if !s.labels.isEmpty {
+                Terminal.line("labels: " + s.labels.enumerated().map { "\($0)=\($1)" }.joined(separator: " "))
+            }
             if !s.addedTokens.isEmpty {
-                Terminal.line("task tokens: " +
-                        "" + s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                let pairs = s.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }
+                Terminal.line("task tokens: " + pairs.joined(separator: " "))
             }
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
         case let .finetuneEval(e):

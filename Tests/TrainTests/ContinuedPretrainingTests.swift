@@ -29,7 +29,8 @@ final class ContinuedPretrainingTests: XCTestCase {
         let state = try RunState.decode(try CheckpointStore.readState(from: run.appendingPathComponent("step-000003")),
                                         source: "state.json")
         XCTAssertEqual(state.model.nLayer, 2)
-        XCTAssertEqual(state.extra["init_from"] as? String, config.initFrom)
+        XCTAssertEqual(state.extra["init_from"] as? String,
+                       dir.url.appendingPathComponent("base/step-000005").resolvingSymlinksInPath().path)
     }
 
     func testRefusesAnotherTokenizer() throws {

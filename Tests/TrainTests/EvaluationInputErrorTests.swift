@@ -18,7 +18,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
         return url.path
     }
 
-    func assertError(_ expected: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    func assertError(_ expected: String, file: StaticString = #filePath, line: UInt = #line,
+                     _ body: () throws -> Void) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             XCTAssertEqual("\(error)", expected, file: file, line: line)
             XCTAssertFalse("\(error)".contains("\n"), "error spans several lines", file: file, line: line)
@@ -28,8 +29,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
     func evaluate(dev: String, train: String? = nil, shots: Int = 0, template: String = "{text}:",
                   verbalizers: [Verbalizer]? = nil) throws {
         let loaded = try LoadedModel(checkpoint: Self.checkpoint)
-        let options = InContextOptions(template: try PromptTemplate(template), verbalizers: verbalizers ?? self.verbalizers,
-                                       shots: shots)
+        let options = InContextOptions(template: try PromptTemplate(template),
+                                       verbalizers: verbalizers ?? self.verbalizers, shots: shots)
         let trainRows = try train.map { try readLabelledRows($0) } ?? []
         _ = try InContextEvaluator(model: loaded.model, tokenizer: loaded.tokenizer, options: options,
                                    dev: try readLabelledRows(dev), devPath: dev, train: trainRows, trainPath: train)
@@ -73,7 +74,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
                 "is not in the character tokenizer's vocabulary") {
             try evaluate(dev: ok, template: "Q: {text}")
         }
-        XCTAssertThrowsError(try evaluate(dev: ok, verbalizers: [Verbalizer(label: "0", words: " BAD"), Verbalizer(label: "1", words: " good")])) {
+        XCTAssertThrowsError(try evaluate(dev: ok, verbalizers: [Verbalizer(label: "0", words: " BAD"),
+                                                                 Verbalizer(label: "1", words: " good")])) {
             XCTAssertTrue("\($0)".hasPrefix("--labels (words of label \"0\"): the checkpoint's char tokenizer " +
                     "cannot encode"), "\($0)")
         }
@@ -81,7 +83,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
 
     func testShotsBeyondTheTrainFile() throws {
         let dev = try write("devs.jsonl", [#"{"text": "the king", "label": 1}"#, #"{"text": "the fool", "label": 0}"#])
-        let train = try write("trains.jsonl", [#"{"text": "the queen", "label": 1}"#, #"{"text": "the court", "label": 0}"#])
+        let train = try write("trains.jsonl", [#"{"text": "the queen", "label": 1}"#,
+                                               #"{"text": "the court", "label": 0}"#])
         assertError("--shots: 3 demonstrations requested but \(train) holds only 2 " +
                 "rows") { try evaluate(dev: dev, train: train, shots: 3) }
         assertError("--shots: 2 demonstrations need a --train file to draw them " +
@@ -98,7 +101,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
         assertError("--template: template \"Review:\\nSentiment:\" has no {text} placeholder") {
             _ = try PromptTemplate("Review:\nSentiment:")
         }
-        let dev = try write("devpair.jsonl", [#"{"text": "the king", "text_b": "the fool", "label": 1}"#, #"{"text": "the fool", "label": 0}"#])
+        let dev = try write("devpair.jsonl", [#"{"text": "the king", "text_b": "the fool", "label": 1}"#,
+                                              #"{"text": "the fool", "label": 0}"#])
         assertError("\(dev):2: row has no \"text_b\" field, but the template uses {text_b}") {
             try evaluate(dev: dev, template: "{text} and {text_b}")
         }
@@ -110,7 +114,8 @@ final class EvaluationInputErrorTests: EvaluationCheckpointTestCase {
                        [Verbalizer(label: "0", words: " negative"), Verbalizer(label: "1", words: " positive")])
         XCTAssertEqual(try Verbalizer.parse(" yes = Yes\\, indeed,no=\\nNo"),
                        [Verbalizer(label: "yes", words: " Yes, indeed"), Verbalizer(label: "no", words: "\nNo")])
-        XCTAssertEqual(try Verbalizer.parse("a=x=y,b=z"), [Verbalizer(label: "a", words: "x=y"), Verbalizer(label: "b", words: "z")])
+        XCTAssertEqual(try Verbalizer.parse("a=x=y,b=z"),
+                       [Verbalizer(label: "a", words: "x=y"), Verbalizer(label: "b", words: "z")])
         assertError("--labels: entry 2 \"1positive\" has no label before '=' (expected LABEL=WORDS pairs separated " +
                 "by commas, e.g. \"0= negative,1= positive\")") {
             _ = try Verbalizer.parse("0= negative,1positive")

@@ -89,7 +89,8 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
         let r = try LanguageModelEvaluation.evaluate(model: loaded.model, tokens: tokens)
         XCTAssertEqual(r.windows, 1)
         XCTAssertEqual(r.predicted, tokens.count - 1)
-        XCTAssertThrowsError(try LanguageModelEvaluation.evaluate(model: loaded.model, tokens: [3], source: "one.txt")) {
+        XCTAssertThrowsError(try LanguageModelEvaluation.evaluate(model: loaded.model, tokens: [3],
+                                                                  source: "one.txt")) {
             XCTAssertEqual("\($0)", "one.txt: holds 1 token; at least 2 are needed to measure a loss")
         }
     }
@@ -99,7 +100,8 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
         let dataDir = Self.scratch!.url.appendingPathComponent("data").path
         let val = try LanguageModelEvaluation.dataset(directory: dataDir, split: "val", tokenizer: loaded.tokenizer,
                                                       vocabSize: loaded.model.config.vocabSize)
-        let limited = try LanguageModelEvaluation.evaluate(model: loaded.model, dataset: val, source: "val", maxTokens: 100)
+        let limited = try LanguageModelEvaluation.evaluate(model: loaded.model, dataset: val, source: "val",
+                                                           maxTokens: 100)
         let direct = try LanguageModelEvaluation.evaluate(model: loaded.model, tokens: val.tokens(from: 0, count: 100))
         XCTAssertEqual(limited.tokens, 100)
         XCTAssertEqual(limited.meanLoss, direct.meanLoss)
@@ -164,7 +166,8 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
         }
         let invalid = dir.appendingPathComponent("latin1.txt")
         try Foundation.Data([0x74, 0x68, 0xE9, 0x0A]).write(to: invalid)
-        XCTAssertThrowsError(try LanguageModelEvaluation.tokens(ofTextFile: invalid.path, tokenizer: loaded.tokenizer)) {
+        XCTAssertThrowsError(try LanguageModelEvaluation.tokens(ofTextFile: invalid.path,
+                                                                tokenizer: loaded.tokenizer)) {
             XCTAssertEqual("\($0)", "\(invalid.path): is not valid UTF-8")
         }
     }
@@ -174,14 +177,16 @@ final class EvaluationTests: EvaluationCheckpointTestCase {
         let other = Self.scratch!.url.appendingPathComponent("other")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
         let otherData = try prepareCharDataset(in: other, text: String(repeating: "abc xyz 123\n", count: 200))
-        XCTAssertThrowsError(try LanguageModelEvaluation.dataset(directory: otherData, split: "val", tokenizer: loaded.tokenizer,
+        XCTAssertThrowsError(try LanguageModelEvaluation.dataset(directory: otherData, split: "val",
+                                                                 tokenizer: loaded.tokenizer,
                                                                  vocabSize: loaded.model.config.vocabSize)) {
             let m = "\($0)"
             XCTAssertTrue(m.hasPrefix("\(otherData)/tokenizer.json: the dataset's char tokenizer"), m)
             XCTAssertTrue(m.contains("differs from the checkpoint's char tokenizer"), m)
         }
         let dataDir = Self.scratch!.url.appendingPathComponent("data").path
-        XCTAssertThrowsError(try LanguageModelEvaluation.dataset(directory: dataDir, split: "test", tokenizer: loaded.tokenizer,
+        XCTAssertThrowsError(try LanguageModelEvaluation.dataset(directory: dataDir, split: "test",
+                                                                 tokenizer: loaded.tokenizer,
                                                                  vocabSize: loaded.model.config.vocabSize)) {
             XCTAssertEqual("\($0)", "--split: expected train or val, got \"test\"")
         }

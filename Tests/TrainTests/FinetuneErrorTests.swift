@@ -39,12 +39,14 @@ final class FinetuneErrorTests: XCTestCase {
             return url.path
         }
         // A dev label the training file never uses.
-        let dev = try file("dev-bad.jsonl", "{\"text\": \"good\", \"label\": \"positive\"}\n{\"text\": \"fun\", \"label\": \"neutral\"}\n")
+        let dev = try file("dev-bad.jsonl", "{\"text\": \"good\", \"label\": \"positive\"}\n"
+                                            + "{\"text\": \"fun\", \"label\": \"neutral\"}\n")
         assertOneLineError(["dev-bad.jsonl:2", "\"neutral\"", "does not appear", "train.jsonl"]) {
             try start(finetuneConfig(initFrom: initRun, files: (files.train, dev), maxIters: 1), run)
         }
         // Text the checkpoint's tokenizer cannot encode (an upper-case letter the char tokenizer never saw).
-        let zebra = try file("zebra.jsonl", "{\"text\": \"good\", \"label\": \"positive\"}\n{\"text\": \"bad Zebra\", \"label\": \"negative\"}\n")
+        let zebra = try file("zebra.jsonl", "{\"text\": \"good\", \"label\": \"positive\"}\n"
+                                            + "{\"text\": \"bad Zebra\", \"label\": \"negative\"}\n")
         assertOneLineError(["zebra.jsonl:2", "character Z", "tokenizer"]) {
             try start(finetuneConfig(initFrom: initRun, files: (zebra, files.dev), maxIters: 1), run)
         }
@@ -65,7 +67,8 @@ final class FinetuneErrorTests: XCTestCase {
         assertOneLineError(["train.jsonl:1", "no \"prompt\" field"]) {
             try start(finetuneConfig(initFrom: initRun, files: files, maxIters: 1, task: .generate), run)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "failed set-ups must not create the run directory")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path),
+                       "failed set-ups must not create the run directory")
     }
 
     func testFlagAndCheckpointProblems() throws {
@@ -80,16 +83,20 @@ final class FinetuneErrorTests: XCTestCase {
         assertOneLineError(["--template", "{prompt}"]) { try start(noPrompt, dir.url.appendingPathComponent("x")) }
         var frozenGenerate = finetuneConfig(initFrom: initRun, files: genFiles, maxIters: 1, task: .generate)
         frozenGenerate.freezeBase = true
-        assertOneLineError(["--freeze-base", "classify"]) { try start(frozenGenerate, dir.url.appendingPathComponent("x")) }
+        assertOneLineError(["--freeze-base", "classify"]) {
+            try start(frozenGenerate, dir.url.appendingPathComponent("x"))
+        }
         assertOneLineError(["--init", "no-such-run", "no such checkpoint"]) {
-            try start(finetuneConfig(initFrom: dir.url.appendingPathComponent("no-such-run").path, files: files, maxIters: 1),
+            try start(finetuneConfig(initFrom: dir.url.appendingPathComponent("no-such-run").path, files: files,
+                                     maxIters: 1),
                       dir.url.appendingPathComponent("x"))
         }
         // --out below a regular file cannot be created.
         let blocker = dir.url.appendingPathComponent("a-file")
         try "x".write(to: blocker, atomically: true, encoding: .utf8)
         assertOneLineError(["--out", "a-file", "not a directory"]) {
-            try start(finetuneConfig(initFrom: initRun, files: files, maxIters: 1), blocker.appendingPathComponent("run"))
+            try start(finetuneConfig(initFrom: initRun, files: files, maxIters: 1),
+                      blocker.appendingPathComponent("run"))
         }
 
         // A finished run is neither overwritten nor resumed as another task; fine-tuning does not start
@@ -103,17 +110,23 @@ final class FinetuneErrorTests: XCTestCase {
         assertOneLineError(["already holds checkpoints", "--resume auto"]) { try start(config, run) }
         var asGenerate = finetuneConfig(initFrom: initRun, files: genFiles, maxIters: 4, task: .generate)
         asGenerate.evalInterval = 2
-        assertOneLineError(["finetune-classify", "cannot resume --task generate"]) { try start(asGenerate, run, resume: "auto") }
+        assertOneLineError(["finetune-classify", "cannot resume --task generate"]) {
+            try start(asGenerate, run, resume: "auto")
+        }
         assertOneLineError(["--init", "finetune-classify", "pretraining checkpoint"]) {
-            try start(finetuneConfig(initFrom: run.path, files: files, maxIters: 1), dir.url.appendingPathComponent("y"))
+            try start(finetuneConfig(initFrom: run.path, files: files, maxIters: 1),
+                      dir.url.appendingPathComponent("y"))
         }
         let otherLabels = dir.url.appendingPathComponent("relabelled.jsonl")
-        try "{\"text\": \"good\", \"label\": \"yes\"}\n{\"text\": \"bad\", \"label\": \"no\"}\n".write(to: otherLabels, atomically: true, encoding: .utf8)
+        try "{\"text\": \"good\", \"label\": \"yes\"}\n{\"text\": \"bad\", \"label\": \"no\"}\n"
+            .write(to: otherLabels, atomically: true, encoding: .utf8)
         var relabelled = config
         relabelled.trainFile = otherLabels.path
         relabelled.devFile = otherLabels.path
         relabelled.maxIters = 4
-        assertOneLineError(["relabelled.jsonl", "differ from the checkpoint"]) { try start(relabelled, run, resume: "auto") }
+        assertOneLineError(["relabelled.jsonl", "differ from the checkpoint"]) {
+            try start(relabelled, run, resume: "auto")
+        }
         // Sampling and perplexity load checkpoints as language models; a classifier is pointed elsewhere.
         assertOneLineError([run.path, "fine-tuned classifier", "eval --task classify"]) {
             _ = try LoadedModel(checkpoint: run.path)

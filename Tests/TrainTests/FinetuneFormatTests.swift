@@ -39,7 +39,8 @@ final class FinetuneFormatTests: XCTestCase {
     }
 
     func testInstructionFormatMasksPromptAndTruncates() throws {
-        XCTAssertThrowsError(try InstructionFormat(tokenizer: tok, template: "no placeholder", end: 99, blockSize: 16)) { e in
+        XCTAssertThrowsError(try InstructionFormat(tokenizer: tok, template: "no placeholder", end: 99,
+                                                   blockSize: 16)) { e in
             XCTAssertTrue(String(describing: e).contains("{prompt}"))
         }
         let f = try InstructionFormat(tokenizer: tok, template: "#{prompt}:", end: 99, blockSize: 16)

@@ -24,7 +24,8 @@ final class FinetuneTests: XCTestCase {
         let run = dir.url.appendingPathComponent("ft")
         let out = try finetune(config, run: run)
         let final = try XCTUnwrap(out.evals.last?.classification)
-        XCTAssertGreaterThanOrEqual(final.accuracy, 0.9, "synthetic sentiment should be learnt (accuracy \(final.accuracy))")
+        XCTAssertGreaterThanOrEqual(final.accuracy, 0.9,
+                                    "synthetic sentiment should be learnt (accuracy \(final.accuracy))")
         XCTAssertLessThan(out.evals.first!.classification!.accuracy, 0.75, "step 0 should be near chance")
         XCTAssertEqual(final.labels, ["negative", "positive"])
 
@@ -36,7 +37,8 @@ final class FinetuneTests: XCTestCase {
         let m = try classifier.evaluate(rows: dev, source: files.dev)
         XCTAssertEqual(m, final)
         let predictions = try classifier.predict(texts: dev.map(\.text), textsB: nil)
-        XCTAssertEqual(ClassificationMetrics(predictions: predictions, targets: dev.map { $0.label == "positive" ? 1 : 0 },
+        XCTAssertEqual(ClassificationMetrics(predictions: predictions,
+                                             targets: dev.map { $0.label == "positive" ? 1 : 0 },
                                              labels: classifier.labels), final)
 
         // metrics.jsonl: the step loss is the task loss plus λ times the LM loss; evals carry the metrics.
@@ -79,7 +81,8 @@ final class FinetuneTests: XCTestCase {
     func testPackedGenerationCtrlCResumeIsBitwiseIdentical() throws {
         let dir = ScratchDirectory()
         let files = try writeSentimentFiles(in: dir.url, train: 50, dev: 10, generate: true)
-        var config = finetuneConfig(initFrom: try pretrainTinyModel(in: dir.url), files: files, maxIters: 12, task: .generate)
+        var config = finetuneConfig(initFrom: try pretrainTinyModel(in: dir.url), files: files, maxIters: 12,
+                                    task: .generate)
         config.pack = true
         config.batchSize = 2
         config.evalInterval = 100
@@ -110,7 +113,8 @@ final class FinetuneTests: XCTestCase {
     func testGenerationLearnsAnswers() throws {
         let dir = ScratchDirectory()
         let files = try writeSentimentFiles(in: dir.url, generate: true)
-        var config = finetuneConfig(initFrom: try pretrainTinyModel(in: dir.url), files: files, maxIters: 400, task: .generate)
+        var config = finetuneConfig(initFrom: try pretrainTinyModel(in: dir.url), files: files, maxIters: 400,
+                                    task: .generate)
         config.pack = true
         config.batchSize = 4
         config.evalInterval = 200
@@ -122,7 +126,8 @@ final class FinetuneTests: XCTestCase {
         let out = try finetune(config, run: dir.url.appendingPathComponent("g"))
         let start = out.evals.first!, end = out.evals.last!
         XCTAssertEqual(start.exactMatchRows, 40)
-        XCTAssertLessThan(end.devLoss, start.devLoss * 0.5, "completion loss should fall (\(start.devLoss) → \(end.devLoss))")
+        XCTAssertLessThan(end.devLoss, start.devLoss * 0.5,
+                          "completion loss should fall (\(start.devLoss) → \(end.devLoss))")
         XCTAssertGreaterThanOrEqual(end.exactMatch ?? 0, 0.8, "greedy answers should mostly match")
     }
 
@@ -167,7 +172,8 @@ final class FinetuneTests: XCTestCase {
     func testLabelMapOrderAndScratchInit() throws {
         let dir = ScratchDirectory()
         let train = dir.url.appendingPathComponent("t.jsonl"), dev = dir.url.appendingPathComponent("d.jsonl")
-        try "{\"text\": \"good\", \"label\": 10}\n{\"text\": \"bad\", \"label\": 9}\n{\"text\": \"film\", \"label\": \"2\"}\n"
+        try ("{\"text\": \"good\", \"label\": 10}\n{\"text\": \"bad\", \"label\": 9}\n"
+             + "{\"text\": \"film\", \"label\": \"2\"}\n")
             .write(to: train, atomically: true, encoding: .utf8)
         try "{\"text\": \"good\", \"label\": 2}\n".write(to: dev, atomically: true, encoding: .utf8)
         let dataset = try prepareCharDataset(in: dir.url, text: sentimentCorpus())
@@ -180,7 +186,8 @@ final class FinetuneTests: XCTestCase {
         XCTAssertEqual(numeric.labels, ["2", "9", "10"])
         XCTAssertEqual(numeric.model.config.nLayer, 1)
         XCTAssertEqual(numeric.model.config.vocabSize, CharTokenizer(corpus: sentimentCorpus()).vocabSize + 3)
-        try "{\"text\": \"good\", \"label\": \"pos\"}\n{\"text\": \"bad\", \"label\": \"neg\"}\n{\"text\": \"film\", \"label\": \"Neutral\"}\n"
+        try ("{\"text\": \"good\", \"label\": \"pos\"}\n{\"text\": \"bad\", \"label\": \"neg\"}\n"
+             + "{\"text\": \"film\", \"label\": \"Neutral\"}\n")
             .write(to: train, atomically: true, encoding: .utf8)
         try "{\"text\": \"good\", \"label\": \"pos\"}\n".write(to: dev, atomically: true, encoding: .utf8)
         let strings = try Finetuner(FinetuneOptions(config: config, runDirectory: dir.url.appendingPathComponent("s")))
@@ -207,7 +214,8 @@ func sentimentRows(count: Int, seed: UInt64) -> [(text: String, positive: Bool)]
 }
 
 func sentimentCorpus() -> String {
-    sentimentRows(count: 300, seed: 99).map(\.text).joined(separator: "\n") + "\n### Instruction:\n\n### Response:\npositive negative\n"
+    sentimentRows(count: 300, seed: 99).map(\.text).joined(separator: "\n")
+        + "\n### Instruction:\n\n### Response:\npositive negative\n"
 }
 
 /// Writes train/dev JSONL: {"text", "label": "positive"|"negative"}, or with `generate`
@@ -224,7 +232,8 @@ func writeSentimentFiles(in dir: URL, train: Int = 400, dev: Int = 100,
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
         return url.path
     }
-    return (try write(sentimentRows(count: train, seed: 1), "train.jsonl"), try write(sentimentRows(count: dev, seed: 2), "dev.jsonl"))
+    return (try write(sentimentRows(count: train, seed: 1), "train.jsonl"),
+            try write(sentimentRows(count: dev, seed: 2), "dev.jsonl"))
 }
 
 /// A tiny character-level GPT pretrained for a few steps on sentiment sentences; returns its run directory.
@@ -272,7 +281,9 @@ func finetune(_ config: FinetuneConfig, run: URL, resume: String? = nil,
     }
     let result = try trainer.run()
     var weights = Array(trainer.model.parameterArena)
-    if let head = trainer.head { weights += Array(UnsafeBufferPointer(start: head.arena.values.pointer, count: head.arena.count)) }
+    if let head = trainer.head {
+        weights += Array(UnsafeBufferPointer(start: head.arena.values.pointer, count: head.arena.count))
+    }
     return (losses, evals, weights, result)
 }
 

@@ -42,7 +42,8 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(stopped.result.interrupted)
         XCTAssertEqual(stopped.result.step, 7)
         Interrupt.simulate(false)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runB.appendingPathComponent("step-000007/state.json").path))
+        XCTAssertTrue(FileManager.default.fileExists(
+            atPath: runB.appendingPathComponent("step-000007/state.json").path))
         let resumed = try train(config, run: runB, resume: runB.appendingPathComponent("step-000007").path)
         for s in 8...12 { XCTAssertEqual(resumed.losses[s], straight.losses[s], "loss at step \(s)") }
         XCTAssertEqual(resumed.weights, straight.weights)

@@ -49,7 +49,8 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertTrue(message { _ = try TrainConfig.load(path: try write(#"{"n_head": 5, "n_embd": 128}"#)) }
             .contains("n_head (5) must divide n_embd (128)"))
         XCTAssertTrue(message { _ = try TrainConfig.load(path: try write(#"[1, 2]"#)) }.contains("JSON object"))
-        XCTAssertTrue(message { _ = try TrainConfig.load(path: try write(#"{"n_layer": 4"#)) }.contains("not valid JSON"))
+        XCTAssertTrue(message { _ = try TrainConfig.load(path: try write(#"{"n_layer": 4"#)) }
+            .contains("not valid JSON"))
         XCTAssertTrue(message { _ = try TrainConfig.load(path: "/nonexistent/config.json") }
             .contains("/nonexistent/config.json: cannot read config file"))
         var c = TrainConfig()
@@ -57,12 +58,15 @@ final class TrainConfigTests: XCTestCase {
     }
 
     func testBundledConfigsLoadWithPublishedShapes() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let cpu = try TrainConfig.load(path: root.appendingPathComponent("configs/shakespeare-char-cpu.json").path)
-        XCTAssertEqual([cpu.nLayer, cpu.nHead, cpu.nEmbd, cpu.blockSize, cpu.batchSize, cpu.maxIters], [4, 4, 128, 64, 12, 2000])
+        XCTAssertEqual([cpu.nLayer, cpu.nHead, cpu.nEmbd, cpu.blockSize, cpu.batchSize, cpu.maxIters],
+                       [4, 4, 128, 64, 12, 2000])
         XCTAssertEqual(cpu.beta2, 0.99); XCTAssertEqual(cpu.minLR, 1e-4); XCTAssertFalse(cpu.bias)
         let baby = try TrainConfig.load(path: root.appendingPathComponent("configs/shakespeare-char.json").path)
-        XCTAssertEqual([baby.nLayer, baby.nHead, baby.nEmbd, baby.blockSize, baby.batchSize, baby.maxIters], [6, 6, 384, 256, 64, 5000])
+        XCTAssertEqual([baby.nLayer, baby.nHead, baby.nEmbd, baby.blockSize, baby.batchSize, baby.maxIters],
+                       [6, 6, 384, 256, 64, 5000])
         let gpt2 = try TrainConfig.load(path: root.appendingPathComponent("configs/gpt2-124m.json").path)
         XCTAssertEqual(gpt2.vocabSize, 50257)
         let gpt1 = try TrainConfig.load(path: root.appendingPathComponent("configs/gpt1.json").path)

@@ -37,7 +37,8 @@ func prepareCharDataset(in dir: URL, text: String = syntheticCorpus()) throws ->
     let input = dir.appendingPathComponent("corpus.txt")
     try text.write(to: input, atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("data")
-    _ = try DatasetPreparer.prepare(PrepareOptions(inputs: [input], tokenizer: try TokenizerSpec(parsing: "char"), output: out))
+    _ = try DatasetPreparer.prepare(PrepareOptions(inputs: [input], tokenizer: try TokenizerSpec(parsing: "char"),
+                                                   output: out))
     return out.path
 }
 
@@ -59,7 +60,8 @@ func tinyConfig(dataset: String, maxIters: Int) -> TrainConfig {
 
 /// Runs a pretraining and returns the logged step losses and the final parameters (flat).
 func train(_ config: TrainConfig, run: URL, resume: String? = nil,
-           onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> (losses: [Int: Float], weights: [Float], result: PretrainResult) {
+           onEvent: @escaping (TrainingEvent) -> Void = { _ in })
+    throws -> (losses: [Int: Float], weights: [Float], result: PretrainResult) {
     var losses: [Int: Float] = [:]
     let trainer = try Pretrainer(PretrainOptions(config: config, runDirectory: run, resume: resume)) { event in
         if case let .step(m) = event { losses[m.step] = m.loss }

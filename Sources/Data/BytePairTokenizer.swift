@@ -261,13 +261,17 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         var ids = (0..<n).map { byteIds[Int(word[$0])] }
         var next = Array(1...n)          // n = end
         var prev = Array(-1..<(n - 1))
-        var heap = MinHeap()
+        // Candidates as rank << 32 | position: one compare orders by rank, then leftmost first.
+        var heap = BinaryHeap<UInt64>()
+        @inline(__always) func candidate(_ rank: Int32, _ position: Int) -> UInt64 {
+            UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(truncatingIfNeeded: position))
+        }
         for i in 0..<(n - 1) {
             let r = pairs.rank(ids[i], ids[i + 1])
-            if r != Int32.max { heap.push(rank: r, position: Int32(i)) }
+            if r != Int32.max { heap.push(candidate(r, i)) }
         }
-        while let (rank, pos32) = heap.pop() {
-            let pos = Int(pos32)
+        while let top = heap.pop() {
+            let rank = Int32(truncatingIfNeeded: top >> 32), pos = Int(top & 0xFFFF_FFFF)
             guard ids[pos] >= 0 else { continue }            // merged into its left neighbour
             let right = next[pos]
             guard right < n, pairs.rank(ids[pos], ids[right]) == rank else { continue }  // stale
@@ -277,11 +281,11 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             if next[right] < n { prev[next[right]] = pos }
             if prev[pos] >= 0 {
                 let r = pairs.rank(ids[prev[pos]], ids[pos])
-                if r != Int32.max { heap.push(rank: r, position: Int32(prev[pos])) }
+                if r != Int32.max { heap.push(candidate(r, prev[pos])) }
             }
             if next[pos] < n {
                 let r = pairs.rank(ids[pos], ids[next[pos]])
-                if r != Int32.max { heap.push(rank: r, position: pos32) }
+                if r != Int32.max { heap.push(candidate(r, pos)) }
             }
         }
         var i = 0
@@ -350,40 +354,5 @@ struct PairTable: @unchecked Sendable {  // immutable once built
                 s = (s + 1) & mask
             }
         }
-    }
-}
-
-/// Binary min-heap of (rank, position), ordered by rank then position (leftmost first).
-struct MinHeap {
-    private var items: [UInt64] = []  // rank << 32 | position: one compare orders both
-
-    mutating func push(rank: Int32, position: Int32) {
-        var i = items.count
-        items.append(UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position)))
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent] <= items[i] { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (Int32, Int32)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && items[l] < items[m] { m = l }
-                if r < items.count && items[r] < items[m] { m = r }
-                if m == i { break }
-                items.swapAt(m, i)
-                i = m
-            }
-        }
-        return (Int32(truncatingIfNeeded: top >> 32), Int32(truncatingIfNeeded: top & 0xFFFF_FFFF))
     }
 }

@@ -7,7 +7,8 @@ private func broadcastCols(_ a: Tensor, _ b: Tensor, op: String) -> (rows: Int, 
     if a.shape == b.shape { return (1, a.count, false) }
     if b.count == 1 { return (a.count, 1, true) }
     precondition(b.rank == 1 && b.shape[0] == a.lastDim,
-                 "\(op): cannot broadcast \(b.shape) against \(a.shape) (need equal shapes, (\(a.lastDim)) or one element)")
+                 "\(op): cannot broadcast \(b.shape) against \(a.shape) (need equal shapes, (\(a.lastDim)) or one "
+                 + "element)")
     return (a.count / max(a.lastDim, 1), a.lastDim, true)
 }
 

@@ -6,10 +6,12 @@ import Kernels
 
 /// softmax(scale·q·kᵀ)·v per batch and head, with q, k, v of equal shape (B, NH, T, hs).
 /// Causal: query i sees keys 0...i. Default scale 1/√hs.
-public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool = true, scale: Float? = nil) -> Tensor {
+public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool = true,
+                                      scale: Float? = nil) -> Tensor {
     Tape.operation(.attention) { op in
         precondition(q.rank == 4 && k.shape == q.shape && v.shape == q.shape,
-                     "scaledDotProductAttention: q, k, v must all be (B, NH, T, hs), got \(q.shape), \(k.shape), \(v.shape)")
+                     "scaledDotProductAttention: q, k, v must all be (B, NH, T, hs), got \(q.shape), \(k.shape), "
+                     + "\(v.shape)")
         let g = AttentionGeometry.heads(B: q.shape[0], NH: q.shape[1], T: q.shape[2], hs: q.shape[3])
         let s = scale ?? 1 / Float(g.hs).squareRoot()
         let out = Tensor(uninitialized: q.shape)
@@ -41,7 +43,8 @@ public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = ni
         var keyStart: [Int32]? = nil
         if let segments {
             precondition(segments.count == B * T,
-                         "causalSelfAttention: \(segments.count) segment ids for qkv \(qkv.shape) (expected B·T = \(B * T))")
+                         "causalSelfAttention: \(segments.count) segment ids for qkv \(qkv.shape) (expected B·T = "
+                         + "\(B * T))")
             checkSegmentRuns(segments, B: B, T: T)
             var starts = [Int32](repeating: 0, count: B * T)
             segments.withUnsafeBufferPointer { seg in
@@ -81,7 +84,8 @@ private func checkSegmentRuns(_ segments: [Int32], B: Int, T: Int) {
             let id = segments[b * T + i]
             if i > 0 && id == segments[b * T + i - 1] { continue }
             precondition(seen.insert(id).inserted,
-                         "causalSelfAttention: segment id \(id) reappears at batch \(b), position \(i) after a different id (each id must be one run)")
+                         "causalSelfAttention: segment id \(id) reappears at batch \(b), position \(i) after a "
+                         + "different id (each id must be one run)")
         }
     }
 }

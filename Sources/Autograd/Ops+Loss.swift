@@ -11,10 +11,12 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
                      "crossEntropy: logits need shape (…, V) with V > 0, got \(logits.shape)")
         let v = logits.lastDim, rows = logits.count / v
         precondition(targets.count == rows,
-                     "crossEntropy: \(targets.count) targets for logits \(logits.shape) (expected \(rows), one per row)")
+                     "crossEntropy: \(targets.count) targets for logits \(logits.shape) (expected \(rows), one per "
+                     + "row)")
         for (r, t) in targets.enumerated() where t != ignoreIndex {
             precondition(t >= 0 && Int(t) < v,
-                         "crossEntropy: target \(t) at row \(r) is out of range for vocabulary size \(v) (ignoreIndex \(ignoreIndex))")
+                         "crossEntropy: target \(t) at row \(r) is out of range for vocabulary size \(v) (ignoreIndex "
+                         + "\(ignoreIndex))")
         }
         let losses = Tensor(uninitialized: [rows]), lse = Tensor(uninitialized: [rows])  // (B·T) each
         let (mean, count) = targets.withUnsafeBufferPointer { t -> (Float, Int) in
@@ -30,7 +32,8 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
             targets.withUnsafeBufferPointer { t in
                 let (d, accumulate) = logits.gradForWrite()
                 crossEntropyBackward(dlogits: d, logits: logits.data, lse: lse.data, targets: t.baseAddress!,
-                                     scale: scale, rows: rows, vocab: v, ignoreIndex: ignoreIndex, accumulate: accumulate)
+                                     scale: scale, rows: rows, vocab: v, ignoreIndex: ignoreIndex,
+                                     accumulate: accumulate)
             }
         }
         return out

@@ -105,12 +105,18 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, residual: T
 private func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor? = nil, recording: Bool) -> Tensor {
     Tape.operation(.linear) { op in
         precondition(weight.rank == 2 && x.rank >= 1 && x.lastDim == weight.shape[1],
-                     "linear: input \(x.shape) does not match weight \(weight.shape) (expected (…, \(weight.rank == 2 ? weight.shape[1] : -1)))")
+                     "linear: input \(x.shape) does not match weight \(weight.shape) (expected (…, "
+                     + "\(weight.rank == 2 ? weight.shape[1] : -1)))")
         let outF = weight.shape[0], inF = weight.shape[1]
-        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not match weight \(weight.shape)") }
+        if let bias {
+            precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+        }
         let rows = x.count / max(inF, 1)
         let outShape = Array(x.shape.dropLast()) + [outF]
-        if let residual { precondition(residual.shape == outShape, "linear: residual \(residual.shape) does not match output \(outShape)") }
+        if let residual {
+            precondition(residual.shape == outShape,
+                         "linear: residual \(residual.shape) does not match output \(outShape)")
+        }
         let out = Tensor(uninitialized: outShape)
         if let residual {
             if let bias { addForward(out.data, residual.data, bias.data, rows: rows, cols: outF, bBroadcast: true) }

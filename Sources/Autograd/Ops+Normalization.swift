@@ -9,10 +9,12 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
         precondition(x.rank >= 1, "layerNorm: needs rank ≥ 1, got shape \(x.shape)")
         let c = x.lastDim, rows = c == 0 ? 0 : x.count / c
         if let weight {
-            precondition(weight.shape == [c], "layerNorm: weight \(weight.shape) does not match input \(x.shape) (expected [\(c)])")
+            precondition(weight.shape == [c],
+                         "layerNorm: weight \(weight.shape) does not match input \(x.shape) (expected [\(c)])")
         }
         if let bias {
-            precondition(bias.shape == [c], "layerNorm: bias \(bias.shape) does not match input \(x.shape) (expected [\(c)])")
+            precondition(bias.shape == [c],
+                         "layerNorm: bias \(bias.shape) does not match input \(x.shape) (expected [\(c)])")
         }
         let out = Tensor(uninitialized: x.shape)
         let mean = Tensor(uninitialized: [rows]), rstd = Tensor(uninitialized: [rows])  // (B·T) each

@@ -9,10 +9,12 @@ extension Tensor {
             var shape = newShape
             if let i = shape.firstIndex(of: -1) {
                 let known = shape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
-                precondition(known > 0 && count % known == 0, "reshape: cannot infer -1 in \(newShape) for \(self.shape)")
+                precondition(known > 0 && count % known == 0,
+                             "reshape: cannot infer -1 in \(newShape) for \(self.shape)")
                 shape[i] = count / known
             }
-            precondition(shape.reduce(1, *) == count, "reshape: \(self.shape) (\(count) elements) cannot become \(newShape)")
+            precondition(shape.reduce(1, *) == count,
+                         "reshape: \(self.shape) (\(count) elements) cannot become \(newShape)")
             let out = Tensor(shape: shape, storage: storage, offset: offset)
             op.record(out, inputs: [self]) { g in
                 let (d, accumulate) = self.gradForWrite()

@@ -40,7 +40,8 @@ public func slice(_ x: Tensor, lastAxis range: Range<Int>) -> Tensor {
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [range.count])
         sliceColumnsForward(out.data, x.data, rows: rows, cols: cols, start: range.lowerBound, width: range.count)
         op.record(out, inputs: [x]) { g in
-            sliceColumnsBackward(x.gradPointer(), g.data, rows: rows, cols: cols, start: range.lowerBound, width: range.count)
+            sliceColumnsBackward(x.gradPointer(), g.data, rows: rows, cols: cols, start: range.lowerBound,
+                                 width: range.count)
         }
         return out
     }
@@ -66,7 +67,8 @@ public func concat(lastAxis xs: [Tensor]) -> Tensor {
         }
         op.record(out, inputs: xs) { g in
             for (i, x) in xs.enumerated() where x.requiresGrad {
-                concatColumnsBackward(x.gradPointer(), g.data, rows: rows, cols: cols, start: starts[i], width: widths[i])
+                concatColumnsBackward(x.gradPointer(), g.data, rows: rows, cols: cols, start: starts[i],
+                                      width: widths[i])
             }
         }
         return out
@@ -80,7 +82,8 @@ public func selectRows(_ x: Tensor, rows: [Int]) -> Tensor {
         precondition(x.rank >= 1, "selectRows: input must have rank ≥ 1, got \(x.shape)")
         let cols = x.lastDim, n = x.shape.dropLast().reduce(1, *)
         if let bad = rows.first(where: { $0 < 0 || $0 >= n }) {
-            preconditionFailure("selectRows: row \(bad) outside 0..<\(n) for input \(x.shape) viewed as (\(n), \(cols))")
+            preconditionFailure("selectRows: row \(bad) outside 0..<\(n) for input \(x.shape) viewed as (\(n), "
+                                + "\(cols))")
         }
         let out = Tensor(uninitialized: [rows.count, cols])
         rows.withUnsafeBufferPointer { idx in

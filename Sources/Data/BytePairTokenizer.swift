@@ -54,17 +54,21 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         var table = PairTable(capacity: merges.count)
         for (i, (l, r)) in merges.enumerated() {
             guard l >= 0, r >= 0, Int(l) < 256 + i, Int(r) < 256 + i else {
-                throw DataError.badTokenizerFile(path: source, problem: "merge \(i) (\(l), \(r)) uses a token not defined before it")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "merge \(i) (\(l), \(r)) uses a token not defined before it")
             }
             guard table.insert(left: l, right: r, rank: Int32(i)) else {
-                throw DataError.badTokenizerFile(path: source, problem: "merge \(i) (\(l), \(r)) repeats an earlier merge")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "merge \(i) (\(l), \(r)) repeats an earlier merge")
             }
             bytes[256 + i] = bytes[Int(l)] + bytes[Int(r)]
         }
         var size = base
         for (name, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
             guard Int(id) == size else {
-                throw DataError.badTokenizerFile(path: source, problem: "special token \(name) has id \(id) (expected \(size), right after the merges)")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "special token \(name) has id \(id) (expected \(size), "
+                                                          + "right after the merges)")
             }
             bytes.append(Array(name.utf8))
             size += 1
@@ -87,7 +91,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         }
         let byteIds: [Int32]
         if let b = o["byte_ids"] {
-            guard let a = b as? [Int] else { throw DataError.badTokenizerFile(path: source, problem: "\"byte_ids\" must be an array of 256 integers") }
+            guard let a = b as? [Int] else {
+                throw DataError.badTokenizerFile(path: source, problem: "\"byte_ids\" must be an array of 256 integers")
+            }
             byteIds = a.map { Int32(clamping: $0) }
         } else {
             byteIds = (0..<256).map { Int32($0) }
@@ -96,9 +102,13 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         if let text = o["merges"] as? String {
             merges = try Self.parseMerges(text, source: source)
         } else if let flat = o["merges"] as? [Int], flat.count % 2 == 0 {
-            merges = stride(from: 0, to: flat.count, by: 2).map { (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1])) }
+            merges = stride(from: 0, to: flat.count, by: 2).map {
+                (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1]))
+            }
         } else {
-            throw DataError.badTokenizerFile(path: source, problem: "\"merges\" must be a string of \"left right\" id pairs, one per line")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "\"merges\" must be a string of \"left right\" id pairs, one "
+                                                      + "per line")
         }
         var specials: [String: Int32] = [:]
         if let s = o["special_tokens"] {
@@ -164,7 +174,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             }
         }
         if let bad {
-            throw DataError.badTokenizerFile(path: source, problem: "merges line \(bad): expected two token ids separated by one space")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "merges line \(bad): expected two token ids separated by one "
+                                                      + "space")
         }
         return merges
     }
@@ -191,7 +203,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             while i < p.count {
                 var matched: ([UInt8], Int32)?
                 for sp in specials where p[i] == sp.0[0] && i + sp.0.count <= p.count {
-                    if (0..<sp.0.count).allSatisfy({ p[i + $0] == sp.0[$0] }), sp.0.count > (matched?.0.count ?? 0) { matched = sp }
+                    if (0..<sp.0.count).allSatisfy({ p[i + $0] == sp.0[$0] }), sp.0.count > (matched?.0.count ?? 0) {
+                        matched = sp
+                    }
                 }
                 if let (name, id) = matched {
                     appendOrdinary(UnsafeBufferPointer(rebasing: p[segment..<i]), cache: cache, to: &out)
@@ -232,7 +246,8 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
 
     /// BPE on one pre-token: lowest-rank adjacent pair first, leftmost on ties.
     @inline(__always)
-    private func merge(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>, into out: inout [Int32]) {
+    private func merge(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>,
+                       into out: inout [Int32]) {
         let n = word.count
         if n > 48 { mergeLong(word, byteIds: byteIds, into: &out); return }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { ids in
@@ -256,7 +271,8 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
     /// The same merges in O(n log n) for long pieces (a run of thousands of letters or spaces would
     /// be quadratic above): a linked list of tokens and a min-heap of (rank, position) candidates,
     /// stale entries skipped when popped.
-    private func mergeLong(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>, into out: inout [Int32]) {
+    private func mergeLong(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>,
+                           into out: inout [Int32]) {
         let n = word.count
         var ids = (0..<n).map { byteIds[Int(word[$0])] }
         var next = Array(1...n)          // n = end

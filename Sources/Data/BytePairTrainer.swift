@@ -33,7 +33,8 @@ public final class BytePairTrainer {
     /// `progress(done, total)` is called every 64 merges.
     public func train(vocabSize: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> BytePairTokenizer {
         precondition(vocabSize >= Self.minimumVocabSize && vocabSize <= Self.maximumVocabSize,
-                     "BytePairTrainer.train: vocabSize \(vocabSize) outside \(Self.minimumVocabSize)...\(Self.maximumVocabSize)")
+                     "BytePairTrainer.train: vocabSize \(vocabSize) outside "
+                     + "\(Self.minimumVocabSize)...\(Self.maximumVocabSize)")
         let wanted = vocabSize - Self.minimumVocabSize
         // Words as symbol sequences with their counts.
         var words: [[Int32]] = []
@@ -80,7 +81,11 @@ public final class BytePairTrainer {
                 merged.reserveCapacity(sym.count)
                 var i = 0
                 while i < sym.count {
-                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b { merged.append(newId); i += 2 } else { merged.append(sym[i]); i += 1 }
+                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b {
+                        merged.append(newId); i += 2
+                    } else {
+                        merged.append(sym[i]); i += 1
+                    }
                 }
                 for j in 0..<max(0, merged.count - 1) {
                     let k = key(merged[j], merged[j + 1])
@@ -100,7 +105,8 @@ public final class BytePairTrainer {
         }
         progress(merges.count, wanted)
         return try BytePairTokenizer(type: BytePairTokenizer.trainedTypeName, byteIds: (0..<256).map { Int32($0) },
-                                     merges: merges, specialTokens: [BytePairTokenizer.endOfText: Int32(256 + merges.count)])
+                                     merges: merges,
+                                     specialTokens: [BytePairTokenizer.endOfText: Int32(256 + merges.count)])
     }
 }
 
@@ -136,7 +142,9 @@ struct WordCounter {
             if hashes[e] == h && Int(lengths[e]) == word.count {
                 let a = starts[e]
                 var same = true
-                bytes.withUnsafeBufferPointer { b in for i in 0..<word.count where b[a + i] != word[i] { same = false; break } }
+                bytes.withUnsafeBufferPointer { b in
+                    for i in 0..<word.count where b[a + i] != word[i] { same = false; break }
+                }
                 if same { counts[e] += c; return }
             }
             s = (s + 1) & mask

@@ -31,7 +31,8 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     if m == 1 {
         singleRowProduct(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda,
                          b: b, ldb: ldb, beta: beta, c: c)
-    } else if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0 && m * n * k >= sgemmSplitMinimumMNK {
+    } else if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0
+                && m * n * k >= sgemmSplitMinimumMNK {
         sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
     } else {

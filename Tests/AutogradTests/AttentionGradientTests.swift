@@ -13,7 +13,8 @@ final class AttentionGradientTests: XCTestCase {
         var rng = RandomGenerator(seed: 1)
         for shape in [[1, 1, 1, 4], [2, 2, 5, 3], [1, 3, 7, 2]] {
             for causal in [true, false] {
-                let q = Tensor.normal(shape, rng: &rng), k = Tensor.normal(shape, rng: &rng), v = Tensor.normal(shape, rng: &rng)
+                let q = Tensor.normal(shape, rng: &rng), k = Tensor.normal(shape, rng: &rng)
+                let v = Tensor.normal(shape, rng: &rng)
                 checkGradients([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal) }
                 checkGradients([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal, scale: 0.7) }
             }
@@ -84,7 +85,9 @@ final class AttentionGradientTests: XCTestCase {
         let T = 75, C = 12, heads = 3
         let lengths = [[3, 1, 66, 5], [75]]
         var segments: [Int32] = []
-        for row in lengths { for (d, n) in row.enumerated() { segments += [Int32](repeating: Int32(10 * d + 1), count: n) } }
+        for row in lengths {
+            for (d, n) in row.enumerated() { segments += [Int32](repeating: Int32(10 * d + 1), count: n) }
+        }
         let qkv = Tensor.normal([2, T, 3 * C], rng: &rng, requiresGrad: true)
         let w = Tensor.normal([2, T, C], rng: &rng)
         let packed = causalSelfAttention(qkv: qkv, heads: heads, segments: segments)
@@ -95,7 +98,8 @@ final class AttentionGradientTests: XCTestCase {
             var start = 0
             for n in row {
                 let rows = Array((b * T + start)..<(b * T + start + n))
-                let doc = Tensor(withoutGrad { selectRows(qkv, rows: rows) }.array, shape: [1, n, 3 * C], requiresGrad: true)
+                let doc = Tensor(withoutGrad { selectRows(qkv, rows: rows) }.array, shape: [1, n, 3 * C],
+                                 requiresGrad: true)
                 let wDoc = Tensor(withoutGrad { selectRows(w, rows: rows) }.array, shape: [1, n, C])
                 let alone = causalSelfAttention(qkv: doc, heads: heads)
                 sum(alone * wDoc).backward()

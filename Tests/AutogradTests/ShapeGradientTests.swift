@@ -55,7 +55,8 @@ final class ShapeGradientTests: XCTestCase {
         XCTAssertNil(frozen.grad)
         // concat undoes slices.
         let x = Tensor.normal([4, 5], rng: &rng)
-        XCTAssertEqual(withoutGrad { concat(lastAxis: [slice(x, lastAxis: 0..<2), slice(x, lastAxis: 2..<5)]) }.array, x.array)
+        XCTAssertEqual(withoutGrad { concat(lastAxis: [slice(x, lastAxis: 0..<2), slice(x, lastAxis: 2..<5)]) }.array,
+                       x.array)
     }
 
     func testSelectRows() {

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures")
+LINE_LIMIT = 120  # the repository keeps every line of Sources/ and Tests/ within 120 columns
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -47,20 +48,36 @@ def ints(t):
     return t.tolist()
 
 
-def encode(obj, indent=0):
-    """Compact JSON: lists of numbers stay on one line, containers of containers are indented."""
+def encode(obj, indent=0, column=0):
+    """Compact JSON within 120 columns: lists of numbers stay on one line where they fit (`column` is
+    where the value starts) and otherwise fill lines; containers of containers are indented."""
     pad = " " * indent
     inner = " " * (indent + 1)
     if isinstance(obj, dict):
         if not obj:
             return "{}"
-        items = [f"{inner}{json.dumps(k)}: {encode(v, indent + 1)}" for k, v in obj.items()]
+        items = []
+        for k, v in obj.items():
+            key = f"{inner}{json.dumps(k)}: "
+            items.append(key + encode(v, indent + 1, len(key)))
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(obj, list):
-        if all(not isinstance(v, (dict, list)) for v in obj) or all(
-                isinstance(v, list) and all(not isinstance(u, (dict, list)) for u in v) for v in obj):
-            return json.dumps(obj, separators=(",", ":"), allow_nan=False)
-        items = [inner + encode(v, indent + 1) for v in obj]
+        scalars = all(not isinstance(v, (dict, list)) for v in obj)
+        if scalars or all(isinstance(v, list) and all(not isinstance(u, (dict, list)) for u in v) for v in obj):
+            line = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+            if column + len(line) + 1 <= LINE_LIMIT:  # + 1: a following comma
+                return line
+        if scalars:
+            lines, current = [], ""
+            for v in obj:
+                token = json.dumps(v, allow_nan=False) + ","
+                if current and len(inner) + len(current) + len(token) > LINE_LIMIT:
+                    lines.append(inner + current)
+                    current = ""
+                current += token
+            lines.append(inner + current[:-1])
+            return "[\n" + "\n".join(lines) + "\n" + pad + "]"
+        items = [inner + encode(v, indent + 1, len(inner)) for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return json.dumps(obj, allow_nan=False)
 

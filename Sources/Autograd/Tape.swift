@@ -1,6 +1,8 @@
 // The tape: each differentiable operation appends one entry (its output and a closure that turns the
 // output's gradient into gradients of its inputs). Execution order is a topological order, so
 // backward() runs the entries in reverse, then drops them, releasing saved activations at once.
+// Every op's forward runs inside `Tape.operation(kind)`, the one place the opt-in profiler times ops
+// (backward: in `runBackward`), so the ops themselves carry no timing code.
 //
 // Operations: op → forward kernel → backward kernel (kernels live in Sources/Kernels)
 //   matmul / batched       sgemm, sgemmStridedBatched          → sgemm with transposed operands
@@ -41,9 +43,31 @@ public final class Tape {
     /// Number of recorded operations waiting for backward.
     public var count: Int { entries.count }
 
+    /// Runs one operation's forward: every op's body goes through here. `body` computes the output and
+    /// records its backward with `op.record`, which files the entry under `kind`. With the opt-in
+    /// profiler (Kernels/Profiler.swift) on, the forward is charged to `kind` and so, in `runBackward`,
+    /// is the backward; with it off, the cost is one test of a flag per operation.
+    @inline(__always)
+    public static func operation<R>(_ kind: ProfiledOp, _ body: (Operation) -> R) -> R {
+        let t0 = Profiler.start()
+        defer { Profiler.stop(kind, since: t0) }
+        return body(Operation(kind: kind))
+    }
+
+    /// The operation whose forward is running: records its backward under its kind.
+    public struct Operation {
+        public let kind: ProfiledOp
+
+        /// `Tape.record` under this operation's kind.
+        @inline(__always)
+        public func record(_ output: Tensor, inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+            Tape.record(output, inputs: inputs, op: kind, backward: backward)
+        }
+    }
+
     /// Records `backward` for `output` if gradients are on and any input requires them.
-    /// Marks `output` as requiring gradients when it records. `op` names the operation for the
-    /// opt-in profiler (Kernels/Profiler.swift).
+    /// Marks `output` as requiring gradients when it records. `op` is what the profiler charges the
+    /// backward to (ops record through `Operation.record`, which passes their kind).
     @inline(__always)
     public static func record(_ output: Tensor, inputs: [Tensor], op: ProfiledOp = .other,
                               backward: @escaping (Tensor) -> Void) {

@@ -60,7 +60,8 @@ public struct CheckpointStore {
         let name = CheckpointStore.directoryName(step: step)
         let final = runDirectory.appendingPathComponent(name, isDirectory: true)
         guard !FileSystem.entryExists(final.path) else {
-            throw CheckpointError("\(final.path): a checkpoint for step \(step) already exists; refusing to overwrite it")
+            throw CheckpointError("\(final.path): a checkpoint for step \(step) already exists; refusing to overwrite "
+                                  + "it")
         }
         try removeTemporaries()
         let temp = runDirectory.appendingPathComponent(CheckpointStore.temporaryPrefix + name)
@@ -202,7 +203,8 @@ public struct CheckpointStore {
             throw CheckpointError("\(path): no such checkpoint or run directory")
         }
         guard FileSystem.isDirectory(url.path) else {
-            throw CheckpointError("\(path): not a directory (expected a checkpoint directory such as RUN/step-000100, or a run directory)")
+            throw CheckpointError("\(path): not a directory (expected a checkpoint directory such as RUN/step-000100, "
+                                  + "or a run directory)")
         }
         if isCheckpoint(url) { return URL(fileURLWithPath: url.resolvingSymlinksInPath().path, isDirectory: true) }
         let names: [String]
@@ -233,7 +235,8 @@ public struct CheckpointStore {
     /// anything is copied: a missing, extra or differently shaped tensor is refused with an error naming
     /// the checkpoint and the first mismatching tensor, and leaves the model and optimizer unchanged.
     @discardableResult
-    public static func load(from directory: URL, into model: [NamedParameter], optimizer: AdamW?) throws -> Foundation.Data {
+    public static func load(from directory: URL, into model: [NamedParameter],
+                            optimizer: AdamW?) throws -> Foundation.Data {
         let dir = directory.path
         guard FileSystem.isDirectory(dir) else { throw CheckpointError("checkpoint \(dir): no such directory") }
         let weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent(modelFile))
@@ -244,7 +247,8 @@ public struct CheckpointStore {
         if let optimizer {
             let url = directory.appendingPathComponent(optimizerFile)
             guard FileSystem.exists(url.path) else {
-                throw CheckpointError("checkpoint \(dir): \(optimizerFile) is missing, so the optimizer cannot be resumed")
+                throw CheckpointError("checkpoint \(dir): \(optimizerFile) is missing, so the optimizer cannot be "
+                                      + "resumed")
             }
             let file = try SafeTensorsFile(contentsOf: url)
             guard let text = file.metadata["step"], let step = Int(text), step >= 0 else {
@@ -271,18 +275,23 @@ public struct CheckpointStore {
         let fileName = file.url.lastPathComponent
         for (name, shape) in expected {
             guard let e = file.entry(name) else {
-                throw CheckpointError("checkpoint \(checkpoint): \(fileName) has no tensor \"\(name)\" (\(holder) expects shape \(shape)); it was saved from a different model")
+                throw CheckpointError("checkpoint \(checkpoint): \(fileName) has no tensor \"\(name)\" (\(holder) "
+                                      + "expects shape \(shape)); it was saved from a different model")
             }
             guard e.shape == shape else {
-                throw CheckpointError("checkpoint \(checkpoint): tensor \"\(name)\" has shape \(e.shape) in \(fileName) but \(holder) expects \(shape); it was saved from a different model configuration")
+                throw CheckpointError("checkpoint \(checkpoint): tensor \"\(name)\" has shape \(e.shape) in "
+                                      + "\(fileName) but \(holder) expects \(shape); it was saved from a different "
+                                      + "model configuration")
             }
             guard e.dtype == "F32" else {
-                throw CheckpointError("checkpoint \(checkpoint): tensor \"\(name)\" in \(fileName) has dtype \(e.dtype); only F32 is supported")
+                throw CheckpointError("checkpoint \(checkpoint): tensor \"\(name)\" in \(fileName) has dtype "
+                                      + "\(e.dtype); only F32 is supported")
             }
         }
         let names = Set(expected.map(\.0))
         if let extra = file.entries.first(where: { !names.contains($0.name) }) {
-            throw CheckpointError("checkpoint \(checkpoint): \(fileName) holds tensor \"\(extra.name)\", which \(holder) does not have; it was saved from a different model")
+            throw CheckpointError("checkpoint \(checkpoint): \(fileName) holds tensor \"\(extra.name)\", which "
+                                  + "\(holder) does not have; it was saved from a different model")
         }
     }
 

@@ -31,14 +31,20 @@ public enum SafeTensors {
         var first = true
         if !metadata.isEmpty {
             json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            json += metadata.keys.sorted()
+                .map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+                .joined(separator: ",")
             json += "}"
             first = false
         }
         var offset = 0
         for (name, shape) in zip(names, shapes) {
-            guard name != "__metadata__" else { throw CheckpointError("safetensors: \"__metadata__\" cannot name a tensor") }
-            guard seen.insert(name).inserted else { throw CheckpointError("safetensors: tensor name \"\(name)\" appears twice") }
+            guard name != "__metadata__" else {
+                throw CheckpointError("safetensors: \"__metadata__\" cannot name a tensor")
+            }
+            guard seen.insert(name).inserted else {
+                throw CheckpointError("safetensors: tensor name \"\(name)\" appears twice")
+            }
             let bytes = shape.reduce(1, *) * 4
             json += (first ? "" : ",") + jsonString(name)
             json += ":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],"
@@ -130,13 +136,17 @@ public final class SafeTensorsFile {
         guard bytes.count >= 8 else {
             throw fail("truncated safetensors file (\(bytes.count) bytes; the header length alone takes 8)")
         }
-        let headerLength = bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = bytes.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(SafeTensors.maxHeaderLength) else {
-            throw fail("safetensors header length \(headerLength) is larger than the \(SafeTensors.maxHeaderLength)-byte limit (not a safetensors file?)")
+            throw fail("safetensors header length \(headerLength) is larger than the "
+                       + "\(SafeTensors.maxHeaderLength)-byte limit (not a safetensors file?)")
         }
         let n = Int(headerLength)
         guard n <= bytes.count - 8 else {
-            throw fail("truncated safetensors file: the header needs \(n) bytes but only \(bytes.count - 8) follow its length")
+            throw fail("truncated safetensors file: the header needs \(n) bytes but only \(bytes.count - 8) follow "
+                       + "its length")
         }
         let object: Any
         do {
@@ -160,18 +170,27 @@ public final class SafeTensorsFile {
 
         var entries: [Entry] = []
         for name in header.keys.sorted() where name != "__metadata__" {
-            guard let info = header[name] as? [String: Any] else { throw fail("tensor \"\(name)\": entry is not an object") }
-            guard let dtype = info["dtype"] as? String else { throw fail("tensor \"\(name)\": missing or invalid \"dtype\"") }
-            guard let size = SafeTensors.dtypeSizes[dtype] else { throw fail("tensor \"\(name)\": unknown dtype \"\(dtype)\"") }
+            guard let info = header[name] as? [String: Any] else {
+                throw fail("tensor \"\(name)\": entry is not an object")
+            }
+            guard let dtype = info["dtype"] as? String else {
+                throw fail("tensor \"\(name)\": missing or invalid \"dtype\"")
+            }
+            guard let size = SafeTensors.dtypeSizes[dtype] else {
+                throw fail("tensor \"\(name)\": unknown dtype \"\(dtype)\"")
+            }
             guard let shape = SafeTensorsFile.integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor \"\(name)\": missing or invalid \"shape\" (expected a list of non-negative integers)")
+                throw fail("tensor \"\(name)\": missing or invalid \"shape\" (expected a list of non-negative "
+                           + "integers)")
             }
             guard let offsets = SafeTensorsFile.integers(info["data_offsets"]), offsets.count == 2,
                   offsets[0] >= 0, offsets[0] <= offsets[1] else {
-                throw fail("tensor \"\(name)\": missing or invalid \"data_offsets\" (expected [begin, end] with begin <= end)")
+                throw fail("tensor \"\(name)\": missing or invalid \"data_offsets\" (expected [begin, end] with begin "
+                           + "<= end)")
             }
             guard offsets[1] <= dataLength else {
-                throw fail("tensor \"\(name)\": data_offsets [\(offsets[0]), \(offsets[1])] run past the end of the data (\(dataLength) bytes; file truncated?)")
+                throw fail("tensor \"\(name)\": data_offsets [\(offsets[0]), \(offsets[1])] run past the end of the "
+                           + "data (\(dataLength) bytes; file truncated?)")
             }
             var expected = size
             for d in shape {
@@ -180,20 +199,26 @@ public final class SafeTensorsFile {
                 expected = p
             }
             guard offsets[1] - offsets[0] == expected else {
-                throw fail("tensor \"\(name)\": data_offsets [\(offsets[0]), \(offsets[1])] span \(offsets[1] - offsets[0]) bytes, but shape \(shape) of \(dtype) needs \(expected)")
+                throw fail("tensor \"\(name)\": data_offsets [\(offsets[0]), \(offsets[1])] span "
+                           + "\(offsets[1] - offsets[0]) bytes, but shape \(shape) of \(dtype) needs \(expected)")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1]))
         }
-        entries.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound, $0.name) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound, $1.name) }
+        entries.sort {
+            ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound,
+             $0.name) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound, $1.name)
+        }
         var position = 0
         for e in entries {
             guard e.dataOffsets.lowerBound == position else {
-                throw fail("tensor \"\(e.name)\" starts at byte \(e.dataOffsets.lowerBound) of the data, expected \(position) (tensors overlap or leave a gap)")
+                throw fail("tensor \"\(e.name)\" starts at byte \(e.dataOffsets.lowerBound) of the data, expected "
+                           + "\(position) (tensors overlap or leave a gap)")
             }
             position = e.dataOffsets.upperBound
         }
         guard position == dataLength else {
-            throw fail("\(dataLength - position) bytes of data follow the last tensor (the header does not describe the whole file)")
+            throw fail("\(dataLength - position) bytes of data follow the last tensor (the header does not describe "
+                       + "the whole file)")
         }
         self.entries = entries
         var index: [String: Int] = [:]
@@ -238,7 +263,8 @@ public final class SafeTensorsFile {
             UnsafeMutableRawPointer(t.data).copyMemory(from: src, byteCount: e.count * 4)
             #else
             for i in 0..<e.count {
-                t.data[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                t.data[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i,
+                                                                                     as: UInt32.self)))
             }
             #endif
         }
@@ -251,7 +277,8 @@ public final class SafeTensorsFile {
         for v in list {
             // JSONSerialization stores integers with an integer type code; fractions are "d" and
             // booleans "c" (which `is Bool`/`as? Int` would not tell apart from 0 and 1).
-            guard let n = v as? NSNumber, ["i", "q", "l", "s", "I", "Q", "L", "S"].contains(String(cString: n.objCType)) else { return nil }
+            let integerCodes = ["i", "q", "l", "s", "I", "Q", "L", "S"]
+            guard let n = v as? NSNumber, integerCodes.contains(String(cString: n.objCType)) else { return nil }
             guard let i = Int(exactly: n.int64Value), n.stringValue == String(i) else { return nil }
             out.append(i)
         }

@@ -49,7 +49,9 @@ final class BPECache {
             if e < 0 { return false }
             if hashes[e] == h && Int(keyLength[e]) == word.count && matches(word, e) {
                 let a = Int(idStart[e]), n = Int(idLength[e])
-                idArena.withUnsafeBufferPointer { ids in out.append(contentsOf: UnsafeBufferPointer(rebasing: ids[a..<(a + n)])) }
+                idArena.withUnsafeBufferPointer { ids in
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: ids[a..<(a + n)]))
+                }
                 return true
             }
             s = (s + 1) & mask

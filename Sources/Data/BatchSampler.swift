@@ -54,7 +54,8 @@ public struct BatchSampler: Sendable {
     /// `name` identifies the split in errors ("data/shakespeare val split").
     public init(dataset: TokenShardDataset, batchSize: Int, blockSize: Int, mode: SamplingMode,
                 name: String = "dataset") throws {
-        precondition(batchSize >= 1 && blockSize >= 1, "BatchSampler: batchSize \(batchSize) and blockSize \(blockSize) must be >= 1")
+        precondition(batchSize >= 1 && blockSize >= 1,
+                     "BatchSampler: batchSize \(batchSize) and blockSize \(blockSize) must be >= 1")
         guard dataset.count >= blockSize + 1 else {
             throw DataError.notEnoughTokens(what: name, tokens: dataset.count, needed: blockSize + 1)
         }
@@ -67,7 +68,9 @@ public struct BatchSampler: Sendable {
     /// Restores a saved position (from a checkpoint). Throws if it does not fit this dataset.
     public mutating func restore(_ saved: SamplerState) throws {
         guard saved.position >= 0, saved.position <= dataset.count, saved.epoch >= 0, saved.batches >= 0 else {
-            throw DataError.badOption(flag: "loader state", problem: "position \(saved.position) does not fit a split of \(dataset.count) tokens")
+            throw DataError.badOption(flag: "loader state",
+                                      problem: "position \(saved.position) does not fit a split of \(dataset.count) "
+                                               + "tokens")
         }
         state = saved
     }

@@ -54,17 +54,21 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         var table = PairTable(capacity: merges.count)
         for (i, (l, r)) in merges.enumerated() {
             guard l >= 0, r >= 0, Int(l) < 256 + i, Int(r) < 256 + i else {
-                throw DataError.badTokenizerFile(path: source, problem: "merge \(i) (\(l), \(r)) uses a token not defined before it")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "merge \(i) (\(l), \(r)) uses a token not defined before it")
             }
             guard table.insert(left: l, right: r, rank: Int32(i)) else {
-                throw DataError.badTokenizerFile(path: source, problem: "merge \(i) (\(l), \(r)) repeats an earlier merge")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "merge \(i) (\(l), \(r)) repeats an earlier merge")
             }
             bytes[256 + i] = bytes[Int(l)] + bytes[Int(r)]
         }
         var size = base
         for (name, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
             guard Int(id) == size else {
-                throw DataError.badTokenizerFile(path: source, problem: "special token \(name) has id \(id) (expected \(size), right after the merges)")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "special token \(name) has id \(id) (expected \(size), "
+                                                          + "right after the merges)")
             }
             bytes.append(Array(name.utf8))
             size += 1
@@ -87,7 +91,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         }
         let byteIds: [Int32]
         if let b = o["byte_ids"] {
-            guard let a = b as? [Int] else { throw DataError.badTokenizerFile(path: source, problem: "\"byte_ids\" must be an array of 256 integers") }
+            guard let a = b as? [Int] else {
+                throw DataError.badTokenizerFile(path: source, problem: "\"byte_ids\" must be an array of 256 integers")
+            }
             byteIds = a.map { Int32(clamping: $0) }
         } else {
             byteIds = (0..<256).map { Int32($0) }
@@ -96,9 +102,13 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
         if let text = o["merges"] as? String {
             merges = try Self.parseMerges(text, source: source)
         } else if let flat = o["merges"] as? [Int], flat.count % 2 == 0 {
-            merges = stride(from: 0, to: flat.count, by: 2).map { (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1])) }
+            merges = stride(from: 0, to: flat.count, by: 2).map {
+                (Int32(clamping: flat[$0]), Int32(clamping: flat[$0 + 1]))
+            }
         } else {
-            throw DataError.badTokenizerFile(path: source, problem: "\"merges\" must be a string of \"left right\" id pairs, one per line")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "\"merges\" must be a string of \"left right\" id pairs, one "
+                                                      + "per line")
         }
         var specials: [String: Int32] = [:]
         if let s = o["special_tokens"] {
@@ -164,7 +174,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             }
         }
         if let bad {
-            throw DataError.badTokenizerFile(path: source, problem: "merges line \(bad): expected two token ids separated by one space")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "merges line \(bad): expected two token ids separated by one "
+                                                      + "space")
         }
         return merges
     }
@@ -191,7 +203,9 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             while i < p.count {
                 var matched: ([UInt8], Int32)?
                 for sp in specials where p[i] == sp.0[0] && i + sp.0.count <= p.count {
-                    if (0..<sp.0.count).allSatisfy({ p[i + $0] == sp.0[$0] }), sp.0.count > (matched?.0.count ?? 0) { matched = sp }
+                    if (0..<sp.0.count).allSatisfy({ p[i + $0] == sp.0[$0] }), sp.0.count > (matched?.0.count ?? 0) {
+                        matched = sp
+                    }
                 }
                 if let (name, id) = matched {
                     appendOrdinary(UnsafeBufferPointer(rebasing: p[segment..<i]), cache: cache, to: &out)
@@ -232,7 +246,8 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
 
     /// BPE on one pre-token: lowest-rank adjacent pair first, leftmost on ties.
     @inline(__always)
-    private func merge(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>, into out: inout [Int32]) {
+    private func merge(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>,
+                       into out: inout [Int32]) {
         let n = word.count
         if n > 48 { mergeLong(word, byteIds: byteIds, into: &out); return }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { ids in
@@ -256,18 +271,23 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
     /// The same merges in O(n log n) for long pieces (a run of thousands of letters or spaces would
     /// be quadratic above): a linked list of tokens and a min-heap of (rank, position) candidates,
     /// stale entries skipped when popped.
-    private func mergeLong(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>, into out: inout [Int32]) {
+    private func mergeLong(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafeBufferPointer<Int32>,
+                           into out: inout [Int32]) {
         let n = word.count
         var ids = (0..<n).map { byteIds[Int(word[$0])] }
         var next = Array(1...n)          // n = end
         var prev = Array(-1..<(n - 1))
-        var heap = MinHeap()
+        // Candidates as rank << 32 | position: one compare orders by rank, then leftmost first.
+        var heap = BinaryHeap<UInt64>()
+        @inline(__always) func candidate(_ rank: Int32, _ position: Int) -> UInt64 {
+            UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(truncatingIfNeeded: position))
+        }
         for i in 0..<(n - 1) {
             let r = pairs.rank(ids[i], ids[i + 1])
-            if r != Int32.max { heap.push(rank: r, position: Int32(i)) }
+            if r != Int32.max { heap.push(candidate(r, i)) }
         }
-        while let (rank, pos32) = heap.pop() {
-            let pos = Int(pos32)
+        while let top = heap.pop() {
+            let rank = Int32(truncatingIfNeeded: top >> 32), pos = Int(top & 0xFFFF_FFFF)
             guard ids[pos] >= 0 else { continue }            // merged into its left neighbour
             let right = next[pos]
             guard right < n, pairs.rank(ids[pos], ids[right]) == rank else { continue }  // stale
@@ -277,11 +297,11 @@ public final class BytePairTokenizer: Tokenizer, PieceEncoder {
             if next[right] < n { prev[next[right]] = pos }
             if prev[pos] >= 0 {
                 let r = pairs.rank(ids[prev[pos]], ids[pos])
-                if r != Int32.max { heap.push(rank: r, position: Int32(prev[pos])) }
+                if r != Int32.max { heap.push(candidate(r, prev[pos])) }
             }
             if next[pos] < n {
                 let r = pairs.rank(ids[pos], ids[next[pos]])
-                if r != Int32.max { heap.push(rank: r, position: pos32) }
+                if r != Int32.max { heap.push(candidate(r, pos)) }
             }
         }
         var i = 0
@@ -350,40 +370,5 @@ struct PairTable: @unchecked Sendable {  // immutable once built
                 s = (s + 1) & mask
             }
         }
-    }
-}
-
-/// Binary min-heap of (rank, position), ordered by rank then position (leftmost first).
-struct MinHeap {
-    private var items: [UInt64] = []  // rank << 32 | position: one compare orders both
-
-    mutating func push(rank: Int32, position: Int32) {
-        var i = items.count
-        items.append(UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position)))
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent] <= items[i] { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (Int32, Int32)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && items[l] < items[m] { m = l }
-                if r < items.count && items[r] < items[m] { m = r }
-                if m == i { break }
-                items.swapAt(m, i)
-                i = m
-            }
-        }
-        return (Int32(truncatingIfNeeded: top >> 32), Int32(truncatingIfNeeded: top & 0xFFFF_FFFF))
     }
 }

@@ -1,8 +1,9 @@
 // Trains a byte-level BPE on a corpus: pre-tokenise with GPT-2's pattern and count each distinct
 // piece once, then repeatedly merge the most frequent adjacent pair (ties: the smaller (left, right)
-// ids), updating pair counts only in the words that contain the merged pair. A max-heap with lazy
-// deletion finds the best pair. Ids: bytes 0...255 as themselves, merge i -> 256 + i, then
-// <|endoftext|>. Training stops early only when every distinct piece has become a single token.
+// ids), updating pair counts only in the words that contain the merged pair. A heap of candidates
+// (most frequent first) with lazy deletion finds the best pair. Ids: bytes 0...255 as themselves,
+// merge i -> 256 + i, then <|endoftext|>. Training stops early only when every distinct piece has
+// become a single token.
 import Foundation
 
 public final class BytePairTrainer {
@@ -32,7 +33,8 @@ public final class BytePairTrainer {
     /// `progress(done, total)` is called every 64 merges.
     public func train(vocabSize: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> BytePairTokenizer {
         precondition(vocabSize >= Self.minimumVocabSize && vocabSize <= Self.maximumVocabSize,
-                     "BytePairTrainer.train: vocabSize \(vocabSize) outside \(Self.minimumVocabSize)...\(Self.maximumVocabSize)")
+                     "BytePairTrainer.train: vocabSize \(vocabSize) outside "
+                     + "\(Self.minimumVocabSize)...\(Self.maximumVocabSize)")
         let wanted = vocabSize - Self.minimumVocabSize
         // Words as symbol sequences with their counts.
         var words: [[Int32]] = []
@@ -53,13 +55,15 @@ public final class BytePairTrainer {
                 if wordsWith[k]?.last != Int32(w) { wordsWith[k, default: []].append(Int32(w)) }
             }
         }
-        var heap = PairHeap()
-        for (k, c) in pairCount { heap.push(count: c, pair: k) }
+        var heap = BinaryHeap<PairCandidate>()
+        for (k, c) in pairCount { heap.push(PairCandidate(count: c, pair: k)) }
 
         var merges: [(Int32, Int32)] = []
         merges.reserveCapacity(wanted)
         while merges.count < wanted {
-            guard let (_, best) = heap.popValid(pairCount) else { break }
+            var top = heap.pop()
+            while let t = top, pairCount[t.pair] != t.count { top = heap.pop() }  // skip stale entries
+            guard let best = top?.pair else { break }
             let a = Int32(truncatingIfNeeded: best >> 32), b = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
             let newId = Int32(256 + merges.count)
             merges.append((a, b))
@@ -77,7 +81,11 @@ public final class BytePairTrainer {
                 merged.reserveCapacity(sym.count)
                 var i = 0
                 while i < sym.count {
-                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b { merged.append(newId); i += 2 } else { merged.append(sym[i]); i += 1 }
+                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b {
+                        merged.append(newId); i += 2
+                    } else {
+                        merged.append(sym[i]); i += 1
+                    }
                 }
                 for j in 0..<max(0, merged.count - 1) {
                     let k = key(merged[j], merged[j + 1])
@@ -91,61 +99,25 @@ public final class BytePairTrainer {
             wordsWith[best] = nil
             for (k, d) in touched where d != 0 {
                 let n = (pairCount[k] ?? 0) + d
-                if n > 0 { pairCount[k] = n; heap.push(count: n, pair: k) } else { pairCount[k] = nil }
+                if n > 0 { pairCount[k] = n; heap.push(PairCandidate(count: n, pair: k)) } else { pairCount[k] = nil }
             }
             if merges.count % 64 == 0 { progress(merges.count, wanted) }
         }
         progress(merges.count, wanted)
         return try BytePairTokenizer(type: BytePairTokenizer.trainedTypeName, byteIds: (0..<256).map { Int32($0) },
-                                     merges: merges, specialTokens: [BytePairTokenizer.endOfText: Int32(256 + merges.count)])
+                                     merges: merges,
+                                     specialTokens: [BytePairTokenizer.endOfText: Int32(256 + merges.count)])
     }
 }
 
-/// Max-heap of (count, pair): highest count first, then the smaller pair key. Entries go stale when a
-/// count changes; `popValid` skips those whose count no longer matches.
-struct PairHeap {
-    private var items: [(Int, UInt64)] = []
+/// A merge candidate in the heap: highest count first, then the smaller pair key. Entries go stale
+/// when a pair's count changes; the trainer skips those whose count no longer matches.
+struct PairCandidate: Comparable {
+    let count: Int
+    let pair: UInt64
 
-    @inline(__always)
-    private static func before(_ x: (Int, UInt64), _ y: (Int, UInt64)) -> Bool {
-        x.0 > y.0 || (x.0 == y.0 && x.1 < y.1)
-    }
-
-    mutating func push(count: Int, pair: UInt64) {
-        items.append((count, pair))
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if !Self.before(items[i], items[p]) { break }
-            items.swapAt(i, p)
-            i = p
-        }
-    }
-
-    private mutating func pop() -> (Int, UInt64)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && Self.before(items[l], items[m]) { m = l }
-                if r < items.count && Self.before(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(m, i)
-                i = m
-            }
-        }
-        return top
-    }
-
-    mutating func popValid(_ counts: [UInt64: Int]) -> (Int, UInt64)? {
-        while let e = pop() {
-            if counts[e.1] == e.0 { return e }
-        }
-        return nil
+    static func < (x: PairCandidate, y: PairCandidate) -> Bool {
+        x.count > y.count || (x.count == y.count && x.pair < y.pair)
     }
 }
 
@@ -170,7 +142,9 @@ struct WordCounter {
             if hashes[e] == h && Int(lengths[e]) == word.count {
                 let a = starts[e]
                 var same = true
-                bytes.withUnsafeBufferPointer { b in for i in 0..<word.count where b[a + i] != word[i] { same = false; break } }
+                bytes.withUnsafeBufferPointer { b in
+                    for i in 0..<word.count where b[a + i] != word[i] { same = false; break }
+                }
                 if same { counts[e] += c; return }
             }
             s = (s + 1) & mask

@@ -36,16 +36,21 @@ public final class CharTokenizer: Tokenizer {
 
     public convenience init(jsonObject object: [String: Any], source: String) throws {
         guard let vocab = object["vocab"] as? [String] else {
-            throw DataError.badTokenizerFile(path: source, problem: "char tokenizer needs a \"vocab\" array of one-character strings")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "char tokenizer needs a \"vocab\" array of one-character strings")
         }
         var scalars: [Unicode.Scalar] = []
         for (i, s) in vocab.enumerated() {
             let u = Array(s.unicodeScalars)
             guard u.count == 1 else {
-                throw DataError.badTokenizerFile(path: source, problem: "vocab entry \(i) holds \(u.count) characters (expected exactly 1)")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "vocab entry \(i) holds \(u.count) characters (expected "
+                                                          + "exactly 1)")
             }
             if let last = scalars.last, last.value >= u[0].value {
-                throw DataError.badTokenizerFile(path: source, problem: "vocab entry \(i) is out of order or repeated (expected ascending code points)")
+                throw DataError.badTokenizerFile(path: source,
+                                                 problem: "vocab entry \(i) is out of order or repeated (expected "
+                                                          + "ascending code points)")
             }
             scalars.append(u[0])
         }

@@ -47,7 +47,8 @@ public enum DataError: Error, CustomStringConvertible, LocalizedError, Equatable
             return "\(path): token \(index) has id \(token), outside the vocabulary of \(vocabSize) tokens"
         case .unknownCharacter(let character, let offset):
             let shown = character.unicodeScalars.map { s in
-                s.properties.isWhitespace || s.value < 0x20 ? "U+" + String(s.value, radix: 16, uppercase: true) : String(s)
+                s.properties.isWhitespace || s.value < 0x20
+                    ? "U+" + String(s.value, radix: 16, uppercase: true) : String(s)
             }.joined()
             return "character \(shown) at offset \(offset) is not in the character tokenizer's vocabulary"
         case .badTokenizerFile(let path, let problem):

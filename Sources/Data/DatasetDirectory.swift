@@ -24,10 +24,12 @@ public struct DatasetDirectory: Sendable {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError.missingFile(path: url.path, what: "dataset directory (make one with `tinygpt prepare --out \(url.path)`)")
+            throw DataError.missingFile(path: url.path,
+                                        what: "dataset directory (make one with `tinygpt prepare --out \(url.path)`)")
         }
         guard fm.fileExists(atPath: url.appendingPathComponent(Self.tokenizerFile).path) else {
-            throw DataError.incompleteDataset(path: url.path, problem: "no \(Self.tokenizerFile) (was `tinygpt prepare` interrupted?)")
+            throw DataError.incompleteDataset(path: url.path,
+                                              problem: "no \(Self.tokenizerFile) (was `tinygpt prepare` interrupted?)")
         }
         let manifestURL = url.appendingPathComponent(Self.manifestFile)
         if fm.fileExists(atPath: manifestURL.path) {
@@ -39,11 +41,14 @@ public struct DatasetDirectory: Sendable {
                 }
                 return try split.shards.map { s in
                     guard Self.isShardName(s.file, prefix: name) else {
-                        throw DataError.badManifest(path: manifestURL.path, problem: "\(name) shard name \"\(s.file)\" is not \(name)_NNNNNN.bin")
+                        throw DataError.badManifest(path: manifestURL.path,
+                                                    problem: "\(name) shard name \"\(s.file)\" is not "
+                                                             + "\(name)_NNNNNN.bin")
                     }
                     let u = url.appendingPathComponent(s.file)
                     guard fm.fileExists(atPath: u.path) else {
-                        throw DataError.incompleteDataset(path: url.path, problem: "\(s.file) is listed in manifest.json but missing")
+                        throw DataError.incompleteDataset(path: url.path,
+                                                          problem: "\(s.file) is listed in manifest.json but missing")
                     }
                     return u
                 }
@@ -52,7 +57,9 @@ public struct DatasetDirectory: Sendable {
             valShards = try listed(m.val, "val")
         } else {
             guard allowMissingManifest else {
-                throw DataError.incompleteDataset(path: url.path, problem: "no manifest.json (an interrupted `tinygpt prepare`? run it again)")
+                throw DataError.incompleteDataset(path: url.path,
+                                                  problem: "no manifest.json (an interrupted `tinygpt prepare`? run "
+                                                           + "it again)")
             }
             manifest = nil
             let names = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
@@ -99,7 +106,8 @@ public struct DatasetDirectory: Sendable {
         let d = try TokenShardDataset(shardURLs: urls)
         if let listed {
             for (shard, entry) in zip(d.shards, listed.shards) where shard.count != entry.tokens {
-                throw DataError.badShard(path: shard.url.path, problem: "holds \(shard.count) tokens but manifest.json lists \(entry.tokens)")
+                throw DataError.badShard(path: shard.url.path,
+                                         problem: "holds \(shard.count) tokens but manifest.json lists \(entry.tokens)")
             }
         }
         try d.validate(vocabSize: vocabSize)

@@ -63,16 +63,20 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
             throw DataError.missingFile(path: url.path, what: "dataset manifest")
         }
         let m: DatasetManifest
-        do { m = try JSONDecoder().decode(DatasetManifest.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+        do {
+            m = try JSONDecoder().decode(DatasetManifest.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
             throw DataError.badManifest(path: url.path, problem: "missing field \"\(key.stringValue)\"")
         } catch {
             throw DataError.badManifest(path: url.path, problem: "not a dataset manifest (\(Self.describe(error)))")
         }
         guard m.format == formatName else {
-            throw DataError.badManifest(path: url.path, problem: "format is \"\(m.format)\" (expected \"\(formatName)\")")
+            throw DataError.badManifest(path: url.path,
+                                        problem: "format is \"\(m.format)\" (expected \"\(formatName)\")")
         }
         guard m.version == currentVersion else {
-            throw DataError.badManifest(path: url.path, problem: "version \(m.version) is not supported (expected \(currentVersion))")
+            throw DataError.badManifest(path: url.path,
+                                        problem: "version \(m.version) is not supported (expected \(currentVersion))")
         }
         return m
     }
@@ -85,7 +89,8 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
 
     static func describe(_ error: Error) -> String {
         switch error {
-        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
+             DecodingError.dataCorrupted(let c):
             let path = c.codingPath.map { $0.stringValue }.joined(separator: ".")
             return path.isEmpty ? c.debugDescription : "field \(path): \(c.debugDescription)"
         default:

@@ -19,12 +19,15 @@ public enum TokenizerSpec: Equatable, Sendable, CustomStringConvertible {
         if s == "gpt2" { self = .gpt2; return }
         if s.hasPrefix("bpe:"), let n = Int(s.dropFirst(4)) {
             guard n >= BytePairTrainer.minimumVocabSize && n <= BytePairTrainer.maximumVocabSize else {
-                throw DataError.badOption(flag: "--tokenizer", problem: "bpe vocabulary size \(n) is outside \(BytePairTrainer.minimumVocabSize)...\(BytePairTrainer.maximumVocabSize) (256 bytes + merges + <|endoftext|>)")
+                let range = "\(BytePairTrainer.minimumVocabSize)...\(BytePairTrainer.maximumVocabSize)"
+                throw DataError.badOption(flag: "--tokenizer", problem: "bpe vocabulary size \(n) is outside "
+                                          + "\(range) (256 bytes + merges + <|endoftext|>)")
             }
             self = .bpe(vocabSize: n)
             return
         }
-        throw DataError.badOption(flag: "--tokenizer", problem: "\"\(s)\" is not one of char, bpe:N (e.g. bpe:1024), gpt2")
+        throw DataError.badOption(flag: "--tokenizer",
+                                  problem: "\"\(s)\" is not one of char, bpe:N (e.g. bpe:1024), gpt2")
     }
 
     public var description: String {
@@ -101,12 +104,14 @@ extension CharTokenizer: PieceEncoder {
 }
 
 public enum DatasetPreparer {
-    public static func prepare(_ options: PrepareOptions, progress: (PrepareEvent) -> Void = { _ in }) throws -> DatasetManifest {
+    public static func prepare(_ options: PrepareOptions,
+                               progress: (PrepareEvent) -> Void = { _ in }) throws -> DatasetManifest {
         guard options.valFraction >= 0 && options.valFraction < 1 else {
             throw DataError.badOption(flag: "--val-fraction", problem: "\(options.valFraction) is outside [0, 1)")
         }
         guard options.shardTokens >= 1 && options.shardTokens <= TokenShardWriter.maxTokens else {
-            throw DataError.badOption(flag: "--shard-tokens", problem: "\(options.shardTokens) is outside 1...\(TokenShardWriter.maxTokens)")
+            throw DataError.badOption(flag: "--shard-tokens",
+                                      problem: "\(options.shardTokens) is outside 1...\(TokenShardWriter.maxTokens)")
         }
         let sources = try SourceEnumerator.expand(options.inputs)
         // GPT-2's files are found before anything is written.
@@ -148,7 +153,9 @@ public enum DatasetPreparer {
         if options.overwrite || datasetFiles(in: dir).isEmpty { return }
         let manifestURL = dir.appendingPathComponent(DatasetDirectory.manifestFile)
         guard FileManager.default.fileExists(atPath: manifestURL.path) else {
-            throw DataError.outputNotEmpty(path: dir.path, problem: "holds dataset files but no manifest.json (an interrupted prepare?); pass --overwrite to replace them")
+            throw DataError.outputNotEmpty(path: dir.path,
+                                           problem: "holds dataset files but no manifest.json (an interrupted "
+                                                    + "prepare?); pass --overwrite to replace them")
         }
         if let old = try? DatasetManifest.load(manifestURL),
            old.tokenizerSpec == options.tokenizer.description, old.valFraction == options.valFraction,
@@ -156,7 +163,8 @@ public enum DatasetPreparer {
            old.sources.map({ [$0.path, String($0.bytes)] }) == sources.map({ [$0.path, String($0.bytes)] }) {
             return  // the same dataset again: rebuilding it gives the same files
         }
-        throw DataError.outputNotEmpty(path: dir.path, problem: "already holds a different dataset; pass --overwrite to replace it")
+        throw DataError.outputNotEmpty(path: dir.path,
+                                       problem: "already holds a different dataset; pass --overwrite to replace it")
     }
 
     /// Names of files that a prepare writes (and --overwrite may delete); nothing else is touched.
@@ -174,7 +182,9 @@ public enum DatasetPreparer {
         let names = datasetFiles(in: dir).sorted { a, _ in a == DatasetDirectory.manifestFile }
         for n in names {
             let url = dir.appendingPathComponent(n)
-            if unlink(url.path) != 0 && errno != ENOENT { throw DataError.io(path: url.path, operation: "remove", errno: errno) }
+            if unlink(url.path) != 0 && errno != ENOENT {
+                throw DataError.io(path: url.path, operation: "remove", errno: errno)
+            }
         }
     }
 
@@ -231,7 +241,11 @@ public enum DatasetPreparer {
                     batch[i].bytes.withUnsafeBufferPointer { box.items[chunk].add(utf8: $0) }
                 }
             }
-            if chunks <= 1 { if chunks == 1 { work(0) } } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+            if chunks <= 1 {
+                if chunks == 1 { work(0) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
+            }
         }
         for t in trainers.dropFirst() { trainers[0].merge(t) }
         let wanted = vocabSize - BytePairTrainer.minimumVocabSize
@@ -296,7 +310,9 @@ public enum DatasetPreparer {
                 var out: [Int32] = []
                 out.reserveCapacity(pieces[i].bytes.count / 3)
                 do {
-                    try pieces[i].bytes.withUnsafeBufferPointer { try tokenizer.encodePiece($0, workspace: ws, into: &out) }
+                    try pieces[i].bytes.withUnsafeBufferPointer {
+                        try tokenizer.encodePiece($0, workspace: ws, into: &out)
+                    }
                 } catch {
                     results.setError(error, at: i)
                     return
@@ -304,7 +320,11 @@ public enum DatasetPreparer {
                 results.set(out, at: i)
             }
         }
-        if chunks <= 1 { if chunks == 1 { work(0) } } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+        if chunks <= 1 {
+            if chunks == 1 { work(0) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
+        }
         if let e = results.firstError() { throw e }
         return results.values
     }

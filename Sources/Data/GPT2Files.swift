@@ -36,7 +36,8 @@ extension BytePairTokenizer {
         }
         func id(_ token: Substring, line: Int) throws -> Int32 {
             guard let i = encoder[String(token)] else {
-                throw DataError.badTokenizerFile(path: vocabBPE.path, problem: "line \(line): token \"\(token)\" is not in encoder.json")
+                throw DataError.badTokenizerFile(path: vocabBPE.path,
+                                                 problem: "line \(line): token \"\(token)\" is not in encoder.json")
             }
             return Int32(i)
         }
@@ -56,19 +57,24 @@ extension BytePairTokenizer {
             if line.isEmpty || (n == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw DataError.badTokenizerFile(path: vocabBPE.path, problem: "line \(n + 1): expected two tokens separated by one space")
+                throw DataError.badTokenizerFile(path: vocabBPE.path,
+                                                 problem: "line \(n + 1): expected two tokens separated by one space")
             }
             let l = try id(parts[0], line: n + 1), r = try id(parts[1], line: n + 1)
             let merged = try id(parts[0] + parts[1], line: n + 1)
             guard Int(merged) == 256 + merges.count else {
-                throw DataError.badTokenizerFile(path: vocabBPE.path, problem: "line \(n + 1): merged token has id \(merged) in encoder.json (expected \(256 + merges.count))")
+                throw DataError.badTokenizerFile(path: vocabBPE.path,
+                                                 problem: "line \(n + 1): merged token has id \(merged) in "
+                                                          + "encoder.json (expected \(256 + merges.count))")
             }
             merges.append((l, r))
         }
         var specials: [String: Int32] = [:]
         for (token, i) in encoder where i >= 256 + merges.count { specials[token] = Int32(i) }
         guard encoder.count == 256 + merges.count + specials.count else {
-            throw DataError.badTokenizerFile(path: encoderJSON.path, problem: "\(encoder.count) entries do not match 256 bytes + \(merges.count) merges + \(specials.count) special tokens")
+            throw DataError.badTokenizerFile(path: encoderJSON.path,
+                                             problem: "\(encoder.count) entries do not match 256 bytes + "
+                                                      + "\(merges.count) merges + \(specials.count) special tokens")
         }
         return try BytePairTokenizer(type: gpt2TypeName, byteIds: byteIds, merges: merges,
                                      specialTokens: specials, source: encoderJSON.path)
@@ -87,6 +93,8 @@ extension BytePairTokenizer {
                 return u
             }
         }
-        throw DataError.badOption(flag: "--gpt2-dir", problem: "GPT-2's encoder.json and vocab.bpe were not found in \(candidates.joined(separator: ", ")) (pass --gpt2-dir DIR)")
+        throw DataError.badOption(flag: "--gpt2-dir",
+                                  problem: "GPT-2's encoder.json and vocab.bpe were not found in "
+                                           + "\(candidates.joined(separator: ", ")) (pass --gpt2-dir DIR)")
     }
 }

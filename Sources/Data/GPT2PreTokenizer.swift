@@ -100,7 +100,9 @@ public enum GPT2PreTokenizer {
     public static func pieces(_ text: String) -> [String] {
         var out: [String] = []
         var s = text
-        s.withUTF8 { p in forEachPiece(p) { r in out.append(String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)) } }
+        s.withUTF8 { p in
+            forEachPiece(p) { r in out.append(String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)) }
+        }
         return out
     }
 }

@@ -79,7 +79,8 @@ public struct SHA256 {
     private mutating func compress(_ p: UnsafePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for i in 0..<16 {
-                w[i] = UInt32(p[4 * i]) << 24 | UInt32(p[4 * i + 1]) << 16 | UInt32(p[4 * i + 2]) << 8 | UInt32(p[4 * i + 3])
+                w[i] = UInt32(p[4 * i]) << 24 | UInt32(p[4 * i + 1]) << 16
+                    | UInt32(p[4 * i + 2]) << 8 | UInt32(p[4 * i + 3])
             }
             for i in 16..<64 {
                 let s0 = Self.rotr(w[i - 15], 7) ^ Self.rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)

@@ -91,7 +91,9 @@ enum TaskDatasetReader {
                 throw DataError.badJSONLine(path: path, line: lineNumber, problem: "not valid UTF-8")
             }
             let parsed: Any
-            do { parsed = try JSONSerialization.jsonObject(with: Foundation.Data(line), options: [.fragmentsAllowed]) } catch {
+            do {
+                parsed = try JSONSerialization.jsonObject(with: Foundation.Data(line), options: [.fragmentsAllowed])
+            } catch {
                 throw DataError.badJSONLine(path: path, line: lineNumber, problem: "not valid JSON")
             }
             guard let object = parsed as? [String: Any] else {
@@ -104,7 +106,9 @@ enum TaskDatasetReader {
     }
 
     static func string(_ o: [String: Any], _ key: String, path: String, line: Int) throws -> String {
-        guard let v = o[key] else { throw DataError.badJSONLine(path: path, line: line, problem: "no \"\(key)\" field") }
+        guard let v = o[key] else {
+            throw DataError.badJSONLine(path: path, line: line, problem: "no \"\(key)\" field")
+        }
         guard let s = v as? String else {
             throw DataError.badJSONLine(path: path, line: line, problem: "\"\(key)\" is not a string")
         }

@@ -40,7 +40,9 @@ struct TextPiece {
 enum SourceEnumerator {
     /// Files of `inputs` (directories expanded recursively, hidden entries skipped, sorted by path).
     static func expand(_ inputs: [URL]) throws -> [SourceFile] {
-        guard !inputs.isEmpty else { throw DataError.badOption(flag: "--input", problem: "at least one input file or directory is needed") }
+        guard !inputs.isEmpty else {
+            throw DataError.badOption(flag: "--input", problem: "at least one input file or directory is needed")
+        }
         var out: [SourceFile] = []
         let fm = FileManager.default
         for input in inputs {
@@ -185,13 +187,17 @@ final class TextStream {
         }
         if eof {
             if fileOffset != s.bytes {
-                throw DataError.badOption(flag: "--input", problem: "\(s.path) changed size while being read (\(s.bytes) then \(fileOffset) bytes)")
+                throw DataError.badOption(flag: "--input",
+                                          problem: "\(s.path) changed size while being read (\(s.bytes) then "
+                                                   + "\(fileOffset) bytes)")
             }
             close(fd)
             fd = -1
             hashes.append(hasher.finalizeHex())
             if s.isJSONL && documentsPerSource[sourceIndex] == 0 {
-                throw DataError.badJSONLine(path: s.path, line: jsonLine, problem: "no documents in the file (expected one JSON object with a \"text\" field per line)")
+                throw DataError.badJSONLine(path: s.path, line: jsonLine,
+                                            problem: "no documents in the file (expected one JSON object with a "
+                                                     + "\"text\" field per line)")
             }
         }
     }
@@ -239,7 +245,8 @@ final class TextStream {
         }
         let cut = Self.safeCut(pending)
         if cut > 0 {
-            out.append(TextPiece(bytes: Array(pending[0..<cut]), startsDocument: textCarryStartsDocument, split: splitOfText))
+            out.append(TextPiece(bytes: Array(pending[0..<cut]), startsDocument: textCarryStartsDocument,
+                                 split: splitOfText))
             textCarryStartsDocument = false
             textCarry = Array(pending[cut...])
         } else if pending.count > max(16 * readBytes, 8 << 20) {
@@ -248,7 +255,8 @@ final class TextStream {
             var c = pending.count
             while c > 0 && pending[c - 1] & 0xC0 == 0x80 { c -= 1 }
             if c > 0 && pending[c - 1] >= 0xC0 { c -= 1 }
-            out.append(TextPiece(bytes: Array(pending[0..<c]), startsDocument: textCarryStartsDocument, split: splitOfText))
+            out.append(TextPiece(bytes: Array(pending[0..<c]), startsDocument: textCarryStartsDocument,
+                                 split: splitOfText))
             textCarryStartsDocument = false
             textCarry = Array(pending[c...])
         } else {
@@ -270,7 +278,8 @@ final class TextStream {
         return 0
     }
 
-    private func jsonlStep(_ s: SourceFile, newBytes n: Int, chunkStart: Int, eof: Bool, into out: inout [TextPiece]) throws {
+    private func jsonlStep(_ s: SourceFile, newBytes n: Int, chunkStart: Int, eof: Bool,
+                           into out: inout [TextPiece]) throws {
         var buf = rawCarry
         let bufStart = chunkStart - rawCarry.count  // file offset of buf[0]
         buf += readBuffer[0..<n]
@@ -284,14 +293,17 @@ final class TextStream {
             i += 1
         }
         if eof {
-            if lineStart < buf.count { try jsonLineDocument(s, buf[lineStart...], fileOffset: bufStart + lineStart, into: &out) }
+            if lineStart < buf.count {
+                try jsonLineDocument(s, buf[lineStart...], fileOffset: bufStart + lineStart, into: &out)
+            }
             rawCarry = []
         } else {
             rawCarry = Array(buf[lineStart...])
         }
     }
 
-    private func jsonLineDocument(_ s: SourceFile, _ line: ArraySlice<UInt8>, fileOffset: Int, into out: inout [TextPiece]) throws {
+    private func jsonLineDocument(_ s: SourceFile, _ line: ArraySlice<UInt8>, fileOffset: Int,
+                                  into out: inout [TextPiece]) throws {
         jsonLine += 1
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank line
         var bytes = Array(line)
@@ -303,11 +315,14 @@ final class TextStream {
             bytes = repaired
         }
         let object: Any
-        do { object = try JSONSerialization.jsonObject(with: Foundation.Data(bytes), options: [.fragmentsAllowed]) } catch {
+        do {
+            object = try JSONSerialization.jsonObject(with: Foundation.Data(bytes), options: [.fragmentsAllowed])
+        } catch {
             throw DataError.badJSONLine(path: s.path, line: jsonLine, problem: "not valid JSON")
         }
         guard let dict = object as? [String: Any] else {
-            throw DataError.badJSONLine(path: s.path, line: jsonLine, problem: "expected a JSON object with a \"text\" field")
+            throw DataError.badJSONLine(path: s.path, line: jsonLine,
+                                        problem: "expected a JSON object with a \"text\" field")
         }
         guard let text = dict["text"] as? String else {
             throw DataError.badJSONLine(path: s.path, line: jsonLine,

@@ -80,12 +80,14 @@ public final class TokenShardWriter {
     public func append<C: Collection>(_ tokens: C) throws where C.Element == Int32 {
         let limit: Int64 = width == .uint16 ? 65_535 : Int64(UInt32.max)
         if count + tokens.count > Self.maxTokens {
-            throw DataError.badShard(path: url.path, problem: "more than \(Self.maxTokens) tokens do not fit one shard's int32 count")
+            throw DataError.badShard(path: url.path,
+                                     problem: "more than \(Self.maxTokens) tokens do not fit one shard's int32 count")
         }
         var index = count
         for t in tokens {
             guard t >= 0 && Int64(t) <= limit else {
-                throw DataError.tokenOutOfRange(path: url.path, index: index, token: Int64(t), vocabSize: Int(limit) + 1)
+                throw DataError.tokenOutOfRange(path: url.path, index: index, token: Int64(t),
+                                                vocabSize: Int(limit) + 1)
             }
             if width == .uint16 {
                 let v = UInt16(truncatingIfNeeded: t).littleEndian
@@ -160,7 +162,9 @@ public final class TokenShard: @unchecked Sendable {  // immutable after init; t
         if fstat(fd, &st) != 0 { throw DataError.io(path: path, operation: "stat", errno: errno) }
         let size = Int(st.st_size)
         guard size >= TokenShardFormat.headerBytes else {
-            throw DataError.badShard(path: path, problem: "\(size) bytes is too short for the \(TokenShardFormat.headerBytes)-byte llm.c shard header")
+            throw DataError.badShard(path: path,
+                                     problem: "\(size) bytes is too short for the "
+                                              + "\(TokenShardFormat.headerBytes)-byte llm.c shard header")
         }
         let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         if m == MAP_FAILED || m == nil { throw DataError.io(path: path, operation: "mmap", errno: errno) }
@@ -175,16 +179,22 @@ public final class TokenShard: @unchecked Sendable {  // immutable after init; t
         case TokenShardFormat.magic32: w = .uint32
         default:
             unmapOnError()
-            throw DataError.badShard(path: path, problem: "wrong magic number \(magic) (expected \(TokenShardFormat.magic16) for uint16 tokens or \(TokenShardFormat.magic32) for uint32 tokens)")
+            throw DataError.badShard(path: path,
+                                     problem: "wrong magic number \(magic) (expected \(TokenShardFormat.magic16) for "
+                                              + "uint16 tokens or \(TokenShardFormat.magic32) for uint32 tokens)")
         }
         guard version == w.version else {
             unmapOnError()
-            throw DataError.badShard(path: path, problem: "unsupported version \(version) for magic \(magic) (expected \(w.version))")
+            throw DataError.badShard(path: path,
+                                     problem: "unsupported version \(version) for magic \(magic) (expected "
+                                              + "\(w.version))")
         }
         let payload = size - TokenShardFormat.headerBytes
         guard n >= 0, n * w.bytes == payload else {
             unmapOnError()
-            throw DataError.badShard(path: path, problem: "header says \(n) tokens (\(n * w.bytes) bytes) but the file holds \(payload) bytes after the header")
+            throw DataError.badShard(path: path,
+                                     problem: "header says \(n) tokens (\(n * w.bytes) bytes) but the file holds "
+                                              + "\(payload) bytes after the header")
         }
         width = w
         count = n
@@ -233,11 +243,15 @@ public final class TokenShard: @unchecked Sendable {  // immutable after init; t
             if vocabSize > 65_535 { return nil }
             let p = t.assumingMemoryBound(to: UInt16.self)
             let limit = UInt16(vocabSize)
-            for i in 0..<count where UInt16(littleEndian: p[i]) >= limit { return (i, Int64(UInt16(littleEndian: p[i]))) }
+            for i in 0..<count where UInt16(littleEndian: p[i]) >= limit {
+                return (i, Int64(UInt16(littleEndian: p[i])))
+            }
         } else {
             let p = t.assumingMemoryBound(to: UInt32.self)
             let limit = UInt32(clamping: vocabSize)
-            for i in 0..<count where UInt32(littleEndian: p[i]) >= limit { return (i, Int64(UInt32(littleEndian: p[i]))) }
+            for i in 0..<count where UInt32(littleEndian: p[i]) >= limit {
+                return (i, Int64(UInt32(littleEndian: p[i])))
+            }
         }
         return nil
     }

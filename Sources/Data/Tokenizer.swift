@@ -83,14 +83,18 @@ public enum TokenizerLoader {
 
     public static func decode(_ object: [String: Any], source: String) throws -> any Tokenizer {
         guard let type = object["type"] as? String else {
-            throw DataError.badTokenizerFile(path: source, problem: "missing string field \"type\" (expected \"char\", \"bpe\" or \"gpt2\")")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "missing string field \"type\" (expected \"char\", \"bpe\" or "
+                                                      + "\"gpt2\")")
         }
         switch type {
         case CharTokenizer.typeName: return try CharTokenizer(jsonObject: object, source: source)
         case BytePairTokenizer.trainedTypeName, BytePairTokenizer.gpt2TypeName:
             return try BytePairTokenizer(jsonObject: object, source: source)
         default:
-            throw DataError.badTokenizerFile(path: source, problem: "unknown tokenizer type \"\(type)\" (expected \"char\", \"bpe\" or \"gpt2\")")
+            throw DataError.badTokenizerFile(path: source,
+                                             problem: "unknown tokenizer type \"\(type)\" (expected \"char\", \"bpe\" "
+                                                      + "or \"gpt2\")")
         }
     }
 }

@@ -36,7 +36,8 @@ enum UTF8Scalars {
     /// Validates `p`. Returns the offset of the first invalid byte, or nil when all is valid.
     /// With `allowIncompleteTail`, a sequence cut off by the end of the buffer is not an error;
     /// `validLength` is then where it starts (the caller carries those bytes into the next chunk).
-    static func validate(_ p: UnsafeBufferPointer<UInt8>, allowIncompleteTail: Bool) -> (invalidAt: Int?, validLength: Int) {
+    static func validate(_ p: UnsafeBufferPointer<UInt8>,
+                         allowIncompleteTail: Bool) -> (invalidAt: Int?, validLength: Int) {
         let n = p.count
         var i = 0
         while i < n {

@@ -128,7 +128,8 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: Unsafe
                       a: qb + r0 * li.strideT, lda: li.strideT, b: kb + ks * li.strideT, ldb: li.strideT,
                       c: P + r0 * Tp + ks, ldc: Tp)
                 for i in r0..<r1 {
-                    softmaxRow(P + i * Tp, start: causal ? Int(starts?[i] ?? 0) : 0, end: causal ? i + 1 : T, stride: Tp)
+                    softmaxRow(P + i * Tp, start: causal ? Int(starts?[i] ?? 0) : 0, end: causal ? i + 1 : T,
+                               stride: Tp)
                 }
                 // O[r0..<r1] = P[r0..<r1, ks..<ke] · V[ks..<ke]  (masked entries of P are 0)
                 sgemm(m: r1 - r0, n: hs, k: ke - ks, a: P + r0 * Tp + ks, lda: Tp,
@@ -279,7 +280,9 @@ public func attentionForwardReference(_ out: UnsafeMutablePointer<Float>, _ prob
                     p[j] = 0
                     guard j >= s && j < e else { continue }
                     var dot = 0.0
-                    for d in 0..<hs { dot += Double(q[headIn + i * li.strideT + d]) * Double(k[headIn + j * li.strideT + d]) }
+                    for d in 0..<hs {
+                        dot += Double(q[headIn + i * li.strideT + d]) * Double(k[headIn + j * li.strideT + d])
+                    }
                     p[j] = Double(scale) * dot
                     m = max(m, p[j])
                 }

@@ -69,7 +69,8 @@ public func addProduct(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Fl
 
 /// out[i] = a[i] * s + t
 @inline(__always)
-public func scaleShift(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count: Int, scale: Float, shift: Float) {
+public func scaleShift(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count: Int, scale: Float,
+                       shift: Float) {
     Parallel.forRanges(count, minWork: 1 << 16) { r in
         for i in r { out[i] = a[i] * scale + shift }
     }
@@ -87,8 +88,8 @@ public func addColumnSums(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePoint
 
 /// dst (C) += Σ_rows a (R, C) * b (R, C): the gradient of a broadcast vector factor.
 @inline(__always)
-public func addColumnProductSums(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                 rows: Int, cols: Int) {
+public func addColumnProductSums(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                 _ b: UnsafePointer<Float>, rows: Int, cols: Int) {
     for i in 0..<rows {
         let x = a + i * cols, y = b + i * cols
         for j in 0..<cols { dst[j] += x[j] * y[j] }

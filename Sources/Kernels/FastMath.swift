@@ -50,7 +50,8 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = p * (r * r) + r + 1
     // 2ⁿ as two factors 2^(n>>1)·2^(n−n>>1), each a normal float for n in [−150, 128], so results
     // down into the subnormals and up to the overflow boundary come out right.
-    let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- unsafeBitCast(SIMD16<Float>(repeating: expRound), to: SIMD16<Int32>.self)
+    let ni = unsafeBitCast(t, to: SIMD16<Int32>.self)
+        &- unsafeBitCast(SIMD16<Float>(repeating: expRound), to: SIMD16<Int32>.self)
     let n1 = ni &>> 1, n2 = ni &- n1
     let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: SIMD16<Float>.self)
     let s2 = unsafeBitCast((n2 &+ 127) &<< 23, to: SIMD16<Float>.self)

@@ -1,8 +1,8 @@
 // GELU, tanh approximation (GPT-2; PyTorch's gelu(approximate="tanh")), element-wise over N values:
 //   gelu(x) = 0.5·x·(1 + tanh(u)),  u = √(2/π)·(x + 0.044715·x³)
 // computed as the identical x·σ(2u) = x / (1 + e^(−2u)): one exp and no cancellation for negative x
-// (where 1 + tanh(u) → 0). gelu'(x) = σ + 2·x·σ·(1 − σ)·u', u' = √(2/π)·(1 + 3·0.044715·x²), comes from
-// the same exponential, so a training forward stores it beside the value and backward multiplies.
+// (where 1 + tanh(u) → 0). gelu'(x) = σ + 2·x·σ·(1 − σ)·u', u' = √(2/π)·(1 + 3·0.044715·x²), comes
+// from the same exponential, so a training forward stores it beside the value and backward multiplies.
 // Reference: Hendrycks & Gimpel, "Gaussian Error Linear Units" (2016), eq. for the tanh approximation.
 import Foundation
 
@@ -71,7 +71,10 @@ public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, derivative: Unsafe
         var i = range.lowerBound
         let end = range.upperBound
         if accumulate {
-            while i + 16 <= end { store16(load16(dinp + i) + load16(derivative + i) * load16(dout + i), dinp + i); i += 16 }
+            while i + 16 <= end {
+                store16(load16(dinp + i) + load16(derivative + i) * load16(dout + i), dinp + i)
+                i += 16
+            }
             while i < end { dinp[i] += derivative[i] * dout[i]; i += 1 }
         } else {
             while i + 16 <= end { store16(load16(derivative + i) * load16(dout + i), dinp + i); i += 16 }

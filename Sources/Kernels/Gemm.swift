@@ -1,6 +1,9 @@
-// Row-major single-precision matrix products over OpenBLAS's cblas_sgemm.
-// C (M, N) = alpha * op(A) (M, K) · op(B) (K, N) + beta * C, where op is an optional transpose.
-// Every matrix product in TinyGPT goes through these two functions.
+// Row-major single-precision matrix products over OpenBLAS, C (M, N) = alpha·op(A) (M, K)·op(B) (K, N)
+// + beta·C with op an optional transpose. Every matrix product in TinyGPT goes through these four:
+//   sgemm(transA:…:ldc:)    one product: a single row by sgemv, a large one in blocks of C, one per thread
+//   sgemm(_: MatrixProduct)  the same, its parameters in one struct
+//   sgemmPair(_:_:)          two independent products at once, half the threads each (linear's backward)
+//   sgemmStridedBatched      `batch` products at fixed strides, one `sgemm` each
 import COpenBLAS
 
 /// Products with fewer multiply-adds (M·N·K) than this run on one thread: below it, waking a second
@@ -28,7 +31,8 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     if m == 1 {
         singleRowProduct(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda,
                          b: b, ldb: ldb, beta: beta, c: c)
-    } else if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0 && m * n * k >= sgemmSplitMinimumMNK {
+    } else if threads > 1 && !Parallel.gemmUsesBLASThreads && Parallel.parallelDepth == 0
+                && m * n * k >= sgemmSplitMinimumMNK {
         sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
     } else {

@@ -3,6 +3,7 @@
 // is one test of a static flag, so the cost when off is a predictable branch per operation (not per
 // element). Totals are kept in nanoseconds of wall-clock time on the thread that drives training;
 // kernels' worker threads never record (nested calls inside a timed operation count towards it).
+// Autograd's ops are timed where they pass through the tape (Tape.operation and Tape.runBackward).
 #if canImport(Glibc)
 import Glibc
 #endif

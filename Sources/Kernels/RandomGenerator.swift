@@ -18,7 +18,8 @@ public struct RandomGenerator: Equatable, Codable, Sendable {
     }
 
     public init(state: [UInt64]) {
-        precondition(state.count == 4 && state.contains { $0 != 0 }, "RandomGenerator: state must be 4 words, not all zero")
+        precondition(state.count == 4 && state.contains { $0 != 0 },
+                     "RandomGenerator: state must be 4 words, not all zero")
         self.state = state
     }
 

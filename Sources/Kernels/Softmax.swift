@@ -21,7 +21,8 @@ public func rowMax(_ x: UnsafePointer<Float>, count n: Int) -> Float {
 
 /// Σ_j e^(x[j] − shift); when `out` is given also stores each e^(x[j] − shift) there.
 @inline(__always)
-public func expShiftSum(_ out: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>, count n: Int, shift: Float) -> Float {
+public func expShiftSum(_ out: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>, count n: Int,
+                        shift: Float) -> Float {
     var s0 = SIMD16<Float>(), s1 = s0
     var i = 0
     if let out {
@@ -88,7 +89,8 @@ public func softmaxForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoin
 }
 
 /// dinp (R, C) += y ⊙ (dout − Σ dout·y) per row, where y = out of softmaxForward.
-public func softmaxBackward(_ dinp: UnsafeMutablePointer<Float>, _ out: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
+public func softmaxBackward(_ dinp: UnsafeMutablePointer<Float>, _ out: UnsafePointer<Float>,
+                            _ dout: UnsafePointer<Float>,
                             rows: Int, cols: Int) {
     Parallel.forRanges(rows, costPerItem: cols * 2) { range in
         for r in range {
@@ -106,7 +108,8 @@ public func softmaxBackward(_ dinp: UnsafeMutablePointer<Float>, _ out: UnsafePo
 
 // MARK: - Reference (test oracle), in Double
 
-public func softmaxForwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, cols: Int) {
+public func softmaxForwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int,
+                                    cols: Int) {
     for r in 0..<rows {
         let x = inp + r * cols
         var m = -Double.infinity

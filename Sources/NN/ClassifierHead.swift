@@ -14,17 +14,15 @@ public final class ClassifierHead {
     public let labelCount: Int
     public let features: Int
 
-    public static func specs(features: Int, labels: Int) -> [ParameterSpec] {
-        Linear.specs(prefix, inFeatures: features, outFeatures: labels, bias: true, std: 0.02)
-    }
-
     /// `seed` nil leaves the weights at zero (for a head whose weights are loaded next).
     public init(features: Int, labels: Int, seed: UInt64?, trainable: Bool = true) {
         precondition(features > 0 && labels > 0,
                      "ClassifierHead: needs positive features and labels, got \(features) and \(labels)")
-        arena = ParameterArena(specs: ClassifierHead.specs(features: features, labels: labels), seed: seed,
-                               trainable: trainable)
-        linear = Linear(arena, ClassifierHead.prefix)
+        let built = ParameterArena.build(seed: seed, trainable: trainable) {
+            Linear($0, ClassifierHead.prefix, inFeatures: features, outFeatures: labels, bias: true, std: 0.02)
+        }
+        arena = built.arena
+        linear = built.layers
         labelCount = labels
         self.features = features
     }
@@ -35,7 +33,8 @@ public final class ClassifierHead {
 
     /// x (N, C) → logits (N, K).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.lastDim == features, "ClassifierHead: input \(x.shape) does not end in \(features) features")
+        precondition(x.lastDim == features,
+                     "ClassifierHead: input \(x.shape) does not end in \(features) features")
         return linear(x)
     }
 }

@@ -28,7 +28,8 @@ extension GPT {
         }
         let keep = keepOnCrop ?? max(1, block / 2)
         if !(1...block).contains(keep) {
-            throw GenerationError.invalidOption("tokens kept when the context is cropped must be in 1...\(block), got \(keep)")
+            throw GenerationError.invalidOption("tokens kept when the context is cropped must be in 1...\(block), got "
+                                                + "\(keep)")
         }
         try sampler.options.validate()
         if maxNewTokens == 0 { return [] }

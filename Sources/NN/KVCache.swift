@@ -46,7 +46,8 @@ extension GPT {
         precondition(cache.capacity == config.blockSize && cache.keys.count == config.nLayer,
                      "GPT.forwardIncremental: cache was built for a different model")
         precondition(past + n <= cache.capacity,
-                     "GPT.forwardIncremental: cache holds \(past) of \(cache.capacity) positions, cannot add \(n); crop the context and reset the cache")
+                     "GPT.forwardIncremental: cache holds \(past) of \(cache.capacity) positions, cannot add \(n); "
+                     + "crop the context and reset the cache")
         let nh = config.nHead, hs = config.headSize, c = config.nEmbd
         let scale = 1 / Float(hs).squareRoot()
         let logits: Tensor = withoutGrad {

@@ -1,24 +1,17 @@
 // The two leaf layers of GPT-2: Linear (y = x·Wᵀ + b, W stored (out, in) as in PyTorch) and LayerNorm
-// over the last axis. Each layer lists its parameter specs under a state-dict prefix and is then built
-// from views into the model's parameter arena, so the spec list is the single source of names and order.
+// over the last axis. Each declares its parameters under a state-dict prefix (ParameterBuilder): the
+// declaration gives the arena its entry and the layer its view, so names and shapes are written once.
 import Autograd
 
 public struct Linear {
     public let weight: Tensor  // (out, in)
     public let bias: Tensor?   // (out)
 
-    /// Specs for `prefix.weight` (N(0, std), decays) and, when `bias`, `prefix.bias` (zeros).
-    public static func specs(_ prefix: String, inFeatures: Int, outFeatures: Int, bias: Bool,
-                             std: Float) -> [ParameterSpec] {
-        var s = [ParameterSpec(prefix + ".weight", [outFeatures, inFeatures], decays: true,
-                               initialisation: .normal(std: std))]
-        if bias { s.append(ParameterSpec(prefix + ".bias", [outFeatures], decays: false, initialisation: .zeros)) }
-        return s
-    }
-
-    public init(_ arena: ParameterArena, _ prefix: String) {
-        weight = arena[prefix + ".weight"]
-        bias = arena.contains(prefix + ".bias") ? arena[prefix + ".bias"] : nil
+    /// `prefix.weight` (out, in), N(0, std), decays; with `bias`, `prefix.bias` (out), zeros.
+    public init(_ p: ParameterBuilder, _ prefix: String, inFeatures: Int, outFeatures: Int, bias: Bool,
+                std: Float) {
+        weight = p.declare(prefix + ".weight", [outFeatures, inFeatures], decays: true, .normal(std: std))
+        self.bias = bias ? p.declare(prefix + ".bias", [outFeatures], decays: false, .zeros) : nil
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
@@ -37,16 +30,10 @@ public struct LayerNorm {
     public let bias: Tensor?   // (C)
     public let eps: Float
 
-    /// Specs for `prefix.weight` (ones) and, when `bias`, `prefix.bias` (zeros); neither decays.
-    public static func specs(_ prefix: String, features: Int, bias: Bool) -> [ParameterSpec] {
-        var s = [ParameterSpec(prefix + ".weight", [features], decays: false, initialisation: .ones)]
-        if bias { s.append(ParameterSpec(prefix + ".bias", [features], decays: false, initialisation: .zeros)) }
-        return s
-    }
-
-    public init(_ arena: ParameterArena, _ prefix: String, eps: Float = 1e-5) {
-        weight = arena[prefix + ".weight"]
-        bias = arena.contains(prefix + ".bias") ? arena[prefix + ".bias"] : nil
+    /// `prefix.weight` (C), ones; with `bias`, `prefix.bias` (C), zeros; neither decays.
+    public init(_ p: ParameterBuilder, _ prefix: String, features: Int, bias: Bool, eps: Float = 1e-5) {
+        weight = p.declare(prefix + ".weight", [features], decays: false, .ones)
+        self.bias = bias ? p.declare(prefix + ".bias", [features], decays: false, .zeros) : nil
         self.eps = eps
     }
 

@@ -1,7 +1,8 @@
 // One allocation for all of a model's parameters and a parallel one for their gradients (llm.c's
 // layout): each parameter is a Tensor view at an offset into the value arena, and its `grad` a view at
 // the same offset into the gradient arena. Zeroing gradients is one memset, and the optimiser and the
-// checkpoint code can treat the model as one flat buffer as well as a list of named tensors.
+// checkpoint code can treat the model as one flat buffer as well as a list of named tensors. Models
+// build theirs with `ParameterArena.build` from their layers' declarations (ParameterBuilder.swift).
 import Autograd
 import Kernels
 
@@ -30,6 +31,8 @@ public struct ParameterSpec: Equatable, Sendable {
 }
 
 public final class ParameterArena {
+    /// What the arena was built from, in order.
+    public let specs: [ParameterSpec]
     /// The parameters in spec order, packed back to back (no padding), so `values.count` is the
     /// parameter count.
     public let parameters: [NamedParameter]
@@ -41,6 +44,7 @@ public final class ParameterArena {
     /// Allocates and initialises the parameters. `seed` drives the normal initialisations in spec
     /// order; nil leaves them zero (for models whose weights are about to be loaded).
     public init(specs: [ParameterSpec], seed: UInt64?, trainable: Bool) {
+        self.specs = specs
         let total = specs.reduce(0) { $0 + $1.count }
         values = TensorStorage(count: total)
         gradients = trainable ? TensorStorage(count: total) : nil
@@ -76,8 +80,8 @@ public final class ParameterArena {
 
     public var count: Int { values.count }
 
-    /// Sets every gradient to zero in one (parallel) fill. A parameter whose `grad` was replaced or dropped
-    /// (by code outside the model) gets its arena view back.
+    /// Sets every gradient to zero in one (parallel) fill. A parameter whose `grad` was replaced or
+    /// dropped (by code outside the model) gets its arena view back.
     public func zeroGrad() {
         guard let gradients else { return }
         fillZero(gradients.pointer, count: gradients.count)

@@ -99,7 +99,8 @@ public final class AdamW {
                 throw OptimizerStateError("optimizer state: missing tensor \"\(name)\"")
             }
             guard t.shape == live.shape else {
-                throw OptimizerStateError("optimizer state: tensor \"\(name)\" has shape \(t.shape), expected \(live.shape)")
+                throw OptimizerStateError("optimizer state: tensor \"\(name)\" has shape \(t.shape), expected "
+                                          + "\(live.shape)")
             }
         }
         let names = Set(expected.map(\.name))

@@ -26,6 +26,7 @@ public func compareClose(_ actual: [Float], _ expected: [Float], rtol: Double = 
         if diff > worst || diff.isNaN { worst = diff; worstIndex = i }
     }
     if bad == 0 { return CloseReport(ok: true, message: "") }
-    return CloseReport(ok: false, message: "\(name): \(bad)/\(actual.count) elements differ (rtol \(rtol), atol \(atol)); "
+    return CloseReport(ok: false,
+                       message: "\(name): \(bad)/\(actual.count) elements differ (rtol \(rtol), atol \(atol)); "
         + "max |diff| \(worst) at [\(worstIndex)]; first: " + mismatches.joined(separator: ", "))
 }

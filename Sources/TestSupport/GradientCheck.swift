@@ -2,7 +2,9 @@
 // random weights w (so every output element matters), evaluated in Double from the Float32 outputs.
 // Central differences with step h have truncation error O(h²) and Float32 rounding error
 // O(ε_f32·|L|/h); with h = 1e-2 and inputs of order 1 both are ~1e-4, hence the default tolerance
-// |analytic - numeric| <= 2e-3 + 2e-2·max(|analytic|, |numeric|).
+// |analytic - numeric| <= 2e-3 + 2e-2·max(|analytic|, |numeric|). Tests call `checkGradients`, which
+// asserts that the check passes.
+import XCTest
 import Autograd
 import Kernels
 
@@ -20,7 +22,8 @@ public struct GradientCheckFailure: CustomStringConvertible {
 /// `inputs` must have `requiresGrad` set; `fn` must rebuild the output from them on every call.
 /// Returns the failures (empty when the check passes) and the worst difference seen.
 public func gradientCheck(inputs: [Tensor], step h: Float = 1e-2, atol: Double = 2e-3, rtol: Double = 2e-2,
-                          seed: UInt64 = 1234, _ fn: () -> Tensor) -> (failures: [GradientCheckFailure], maxDiff: Double) {
+                          seed: UInt64 = 1234,
+                          _ fn: () -> Tensor) -> (failures: [GradientCheckFailure], maxDiff: Double) {
     for x in inputs { x.grad = nil; x.requiresGrad = true }
     Tape.current.reset()
     let out = fn()
@@ -60,4 +63,13 @@ public func gradientCheck(inputs: [Tensor], step h: Float = 1e-2, atol: Double =
         }
     }
     return (failures, maxDiff)
+}
+
+/// Asserts that `gradientCheck` (default step and tolerances) finds no mismatch between backward()
+/// and central differences for `inputs`; a failure names the first three mismatches.
+public func checkGradients(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                           _ fn: () -> Tensor) {
+    let r = gradientCheck(inputs: inputs, fn)
+    XCTAssert(r.failures.isEmpty, "\(r.failures.count) gradient mismatches, first: \(r.failures.prefix(3))",
+              file: file, line: line)
 }

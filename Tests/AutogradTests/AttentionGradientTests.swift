@@ -9,18 +9,14 @@ import TestSupport
 final class AttentionGradientTests: XCTestCase {
     override func setUp() { Tape.current.reset() }
 
-    func check(_ inputs: [Tensor], _ fn: () -> Tensor, file: StaticString = #filePath, line: UInt = #line) {
-        let r = gradientCheck(inputs: inputs, fn)
-        XCTAssert(r.failures.isEmpty, "\(r.failures.count) gradient mismatches, first: \(r.failures.prefix(3))", file: file, line: line)
-    }
-
     func testSDPAGradients() {
         var rng = RandomGenerator(seed: 1)
         for shape in [[1, 1, 1, 4], [2, 2, 5, 3], [1, 3, 7, 2]] {
             for causal in [true, false] {
-                let q = Tensor.normal(shape, rng: &rng), k = Tensor.normal(shape, rng: &rng), v = Tensor.normal(shape, rng: &rng)
-                check([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal) }
-                check([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal, scale: 0.7) }
+                let q = Tensor.normal(shape, rng: &rng), k = Tensor.normal(shape, rng: &rng)
+                let v = Tensor.normal(shape, rng: &rng)
+                checkGradients([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal) }
+                checkGradients([q, k, v]) { scaledDotProductAttention(q: q, k: k, v: v, causal: causal, scale: 0.7) }
             }
         }
     }
@@ -29,30 +25,30 @@ final class AttentionGradientTests: XCTestCase {
         // q, k and v the same tensor: its gradient is the sum of all three contributions.
         var rng = RandomGenerator(seed: 2)
         let x = Tensor.normal([1, 2, 4, 3], rng: &rng)
-        check([x]) { scaledDotProductAttention(q: x, k: x, v: x) }
+        checkGradients([x]) { scaledDotProductAttention(q: x, k: x, v: x) }
     }
 
     func testSDPAOnlySomeInputsNeedGradients() {
         var rng = RandomGenerator(seed: 3)
         let q = Tensor.normal([2, 1, 4, 3], rng: &rng), k = Tensor.normal([2, 1, 4, 3], rng: &rng)
         let v = Tensor.normal([2, 1, 4, 3], rng: &rng)
-        check([v]) { scaledDotProductAttention(q: q.copy(), k: k.copy(), v: v) }
-        check([q, k]) { scaledDotProductAttention(q: q, k: k, v: v.copy()) }
+        checkGradients([v]) { scaledDotProductAttention(q: q.copy(), k: k.copy(), v: v) }
+        checkGradients([q, k]) { scaledDotProductAttention(q: q, k: k, v: v.copy()) }
     }
 
     func testCausalSelfAttentionGradients() {
         var rng = RandomGenerator(seed: 4)
         let qkv = Tensor.normal([2, 5, 18], rng: &rng)  // C = 6, 2 heads of 3
-        check([qkv]) { causalSelfAttention(qkv: qkv, heads: 2) }
+        checkGradients([qkv]) { causalSelfAttention(qkv: qkv, heads: 2) }
         let one = Tensor.normal([1, 1, 12], rng: &rng)
-        check([one]) { causalSelfAttention(qkv: one, heads: 4) }
+        checkGradients([one]) { causalSelfAttention(qkv: one, heads: 4) }
     }
 
     func testCausalSelfAttentionSegmentGradients() {
         var rng = RandomGenerator(seed: 5)
         let qkv = Tensor.normal([2, 6, 12], rng: &rng)  // C = 4, 2 heads of 2
         let segments: [Int32] = [0, 0, 1, 1, 1, 2,  5, 5, 5, 5, 5, 5]
-        check([qkv]) { causalSelfAttention(qkv: qkv, heads: 2, segments: segments) }
+        checkGradients([qkv]) { causalSelfAttention(qkv: qkv, heads: 2, segments: segments) }
     }
 
     /// causalSelfAttention(qkv) and its gradient against splitHeads → SDPA → mergeHeads on the same data.
@@ -89,7 +85,9 @@ final class AttentionGradientTests: XCTestCase {
         let T = 75, C = 12, heads = 3
         let lengths = [[3, 1, 66, 5], [75]]
         var segments: [Int32] = []
-        for row in lengths { for (d, n) in row.enumerated() { segments += [Int32](repeating: Int32(10 * d + 1), count: n) } }
+        for row in lengths {
+            for (d, n) in row.enumerated() { segments += [Int32](repeating: Int32(10 * d + 1), count: n) }
+        }
         let qkv = Tensor.normal([2, T, 3 * C], rng: &rng, requiresGrad: true)
         let w = Tensor.normal([2, T, C], rng: &rng)
         let packed = causalSelfAttention(qkv: qkv, heads: heads, segments: segments)
@@ -100,7 +98,8 @@ final class AttentionGradientTests: XCTestCase {
             var start = 0
             for n in row {
                 let rows = Array((b * T + start)..<(b * T + start + n))
-                let doc = Tensor(withoutGrad { selectRows(qkv, rows: rows) }.array, shape: [1, n, 3 * C], requiresGrad: true)
+                let doc = Tensor(withoutGrad { selectRows(qkv, rows: rows) }.array, shape: [1, n, 3 * C],
+                                 requiresGrad: true)
                 let wDoc = Tensor(withoutGrad { selectRows(w, rows: rows) }.array, shape: [1, n, C])
                 let alone = causalSelfAttention(qkv: doc, heads: heads)
                 sum(alone * wDoc).backward()

@@ -4,17 +4,12 @@ import Kernels
 import TestSupport
 
 final class MatmulGradientTests: XCTestCase {
-    func check(_ inputs: [Tensor], _ fn: () -> Tensor, file: StaticString = #filePath, line: UInt = #line) {
-        let r = gradientCheck(inputs: inputs, fn)
-        XCTAssert(r.failures.isEmpty, "\(r.failures.count) gradient mismatches, first: \(r.failures.prefix(3))", file: file, line: line)
-    }
-
     func testMatmul2DAllTransposes() {
         var rng = RandomGenerator(seed: 1)
         for ta in [false, true] { for tb in [false, true] {
             let a = Tensor.normal(ta ? [4, 3] : [3, 4], rng: &rng)
             let b = Tensor.normal(tb ? [5, 4] : [4, 5], rng: &rng)
-            check([a, b]) { matmul(a, b, transA: ta, transB: tb) }
+            checkGradients([a, b]) { matmul(a, b, transA: ta, transB: tb) }
         } }
     }
 
@@ -23,9 +18,9 @@ final class MatmulGradientTests: XCTestCase {
         for ta in [false, true] { for tb in [false, true] {
             let a = Tensor.normal(ta ? [2, 3, 4, 3] : [2, 3, 3, 4], rng: &rng)
             let b = Tensor.normal(tb ? [2, 3, 5, 4] : [2, 3, 4, 5], rng: &rng)
-            check([a, b]) { matmul(a, b, transA: ta, transB: tb) }
+            checkGradients([a, b]) { matmul(a, b, transA: ta, transB: tb) }
             let shared = Tensor.normal(tb ? [5, 4] : [4, 5], rng: &rng)
-            check([a, shared]) { matmul(a, shared, transA: ta, transB: tb) }
+            checkGradients([a, shared]) { matmul(a, shared, transA: ta, transB: tb) }
         } }
     }
 
@@ -34,8 +29,8 @@ final class MatmulGradientTests: XCTestCase {
         let x = Tensor.normal([2, 3, 6], rng: &rng)
         let w = Tensor.normal([5, 6], rng: &rng)
         let b = Tensor.normal([5], rng: &rng)
-        check([x, w, b]) { linear(x, weight: w, bias: b) }
-        check([x, w]) { linear(x, weight: w) }
+        checkGradients([x, w, b]) { linear(x, weight: w, bias: b) }
+        checkGradients([x, w]) { linear(x, weight: w) }
     }
 
     func testLinearWithResidualAndLinearGELU() {
@@ -44,13 +39,13 @@ final class MatmulGradientTests: XCTestCase {
         let w = Tensor.normal([5, 6], rng: &rng)
         let b = Tensor.normal([5], rng: &rng)
         let r = Tensor.normal([2, 3, 5], rng: &rng)
-        check([x, w, b, r]) { linear(x, weight: w, bias: b, residual: r) }
-        check([x, w, r]) { linear(x, weight: w, residual: r) }
+        checkGradients([x, w, b, r]) { linear(x, weight: w, bias: b, residual: r) }
+        checkGradients([x, w, r]) { linear(x, weight: w, residual: r) }
         // A residual that is also the input of a later op: its gradient gathers both paths.
         let sq = Tensor.normal([2, 3, 6], rng: &rng), v = Tensor.normal([6, 6], rng: &rng)
-        check([sq, v]) { linear(sq, weight: v, residual: sq) * sq }
-        check([x, w, b]) { linearGELU(x, weight: w, bias: b) }
-        check([x, w]) { linearGELU(x, weight: w) }
+        checkGradients([sq, v]) { linear(sq, weight: v, residual: sq) * sq }
+        checkGradients([x, w, b]) { linearGELU(x, weight: w, bias: b) }
+        checkGradients([x, w]) { linearGELU(x, weight: w) }
     }
 
     /// The fused ops give the bits of the ops they replace, forward and backward (gradients of
@@ -78,14 +73,14 @@ final class MatmulGradientTests: XCTestCase {
         var rng = RandomGenerator(seed: 4)
         let a = Tensor.normal([3, 4], rng: &rng), b = Tensor.normal([3, 4], rng: &rng)
         let v = Tensor.normal([4], rng: &rng), s = Tensor.normal([1], rng: &rng)
-        check([a, b]) { a + b }
-        check([a, b]) { a - b }
-        check([a, b]) { a * b }
-        check([a, v]) { a + v }
-        check([a, v]) { a - v }
-        check([a, v]) { a * v }
-        check([a, s]) { a * s }
-        check([a]) { (a * 3 + 1.5) / 2 - 0.5 }
-        check([a]) { mean(a.reshaped([4, 3]) * a.reshaped([4, 3])) }
+        checkGradients([a, b]) { a + b }
+        checkGradients([a, b]) { a - b }
+        checkGradients([a, b]) { a * b }
+        checkGradients([a, v]) { a + v }
+        checkGradients([a, v]) { a - v }
+        checkGradients([a, v]) { a * v }
+        checkGradients([a, s]) { a * s }
+        checkGradients([a]) { (a * 3 + 1.5) / 2 - 0.5 }
+        checkGradients([a]) { mean(a.reshaped([4, 3]) * a.reshaped([4, 3])) }
     }
 }

@@ -8,11 +8,6 @@ import TestSupport
 final class ShapeGradientTests: XCTestCase {
     override func setUp() { Tape.current.reset() }
 
-    func check(_ inputs: [Tensor], _ fn: () -> Tensor, file: StaticString = #filePath, line: UInt = #line) {
-        let r = gradientCheck(inputs: inputs, fn)
-        XCTAssert(r.failures.isEmpty, "\(r.failures.count) gradient mismatches, first: \(r.failures.prefix(3))", file: file, line: line)
-    }
-
     func testSplitAndMergeHeads() {
         var rng = RandomGenerator(seed: 1)
         let x = Tensor.normal([2, 3, 8], rng: &rng)
@@ -23,11 +18,11 @@ final class ShapeGradientTests: XCTestCase {
         let m = withoutGrad { mergeHeads(s) }
         XCTAssertEqual(m.shape, [2, 3, 8])
         XCTAssertEqual(m.array, x.array)
-        check([x]) { splitHeads(x, heads: 2) }
-        check([x]) { splitHeads(x, heads: 8) }
+        checkGradients([x]) { splitHeads(x, heads: 2) }
+        checkGradients([x]) { splitHeads(x, heads: 8) }
         let h = Tensor.normal([2, 3, 1, 2], rng: &rng)
-        check([h]) { mergeHeads(h) }
-        check([x]) { mergeHeads(splitHeads(x, heads: 4)) * x }
+        checkGradients([h]) { mergeHeads(h) }
+        checkGradients([x]) { mergeHeads(splitHeads(x, heads: 4)) * x }
     }
 
     func testSlice() {
@@ -37,10 +32,10 @@ final class ShapeGradientTests: XCTestCase {
         XCTAssertEqual(s.shape, [2, 3, 3])
         XCTAssertEqual(s.data[1 * 3 + 2], x.data[1 * 7 + 4])
         XCTAssertEqual(withoutGrad { slice(x, lastAxis: 3..<3) }.shape, [2, 3, 0])
-        check([x]) { slice(x, lastAxis: 2..<5) }
-        check([x]) { slice(x, lastAxis: 0..<7) }
+        checkGradients([x]) { slice(x, lastAxis: 2..<5) }
+        checkGradients([x]) { slice(x, lastAxis: 0..<7) }
         // Overlapping slices of one tensor both reach its gradient.
-        check([x]) { slice(x, lastAxis: 0..<4) * slice(x, lastAxis: 3..<7) }
+        checkGradients([x]) { slice(x, lastAxis: 0..<4) * slice(x, lastAxis: 3..<7) }
     }
 
     func testConcat() {
@@ -53,14 +48,15 @@ final class ShapeGradientTests: XCTestCase {
         row1 += b.array[3..<6]
         row1 += d.array[1..<2]
         XCTAssertEqual(Array(c.array[6..<12]), row1)
-        check([a, b, d]) { concat(lastAxis: [a, b, d]) }
+        checkGradients([a, b, d]) { concat(lastAxis: [a, b, d]) }
         // The same tensor twice gets both gradients; a constant input gets none.
         let frozen = Tensor.normal([2, 3, 2], rng: &rng)
-        check([a]) { concat(lastAxis: [a, frozen, a]) }
+        checkGradients([a]) { concat(lastAxis: [a, frozen, a]) }
         XCTAssertNil(frozen.grad)
         // concat undoes slices.
         let x = Tensor.normal([4, 5], rng: &rng)
-        XCTAssertEqual(withoutGrad { concat(lastAxis: [slice(x, lastAxis: 0..<2), slice(x, lastAxis: 2..<5)]) }.array, x.array)
+        XCTAssertEqual(withoutGrad { concat(lastAxis: [slice(x, lastAxis: 0..<2), slice(x, lastAxis: 2..<5)]) }.array,
+                       x.array)
     }
 
     func testSelectRows() {
@@ -70,10 +66,10 @@ final class ShapeGradientTests: XCTestCase {
         let s = withoutGrad { selectRows(x, rows: rows) }
         XCTAssertEqual(s.shape, [4, 4])
         XCTAssertEqual(Array(s.array[8..<12]), Array(x.array[16..<20]))
-        check([x]) { selectRows(x, rows: rows) }
+        checkGradients([x]) { selectRows(x, rows: rows) }
         // (…, C) is viewed as rows of C.
         let y = Tensor.normal([2, 3, 4], rng: &rng)
-        check([y]) { selectRows(y, rows: [5, 0, 2, 5, 3]) }
+        checkGradients([y]) { selectRows(y, rows: [5, 0, 2, 5, 3]) }
         XCTAssertEqual(withoutGrad { selectRows(y, rows: []) }.shape, [0, 4])
     }
 }

@@ -21,10 +21,13 @@ final class CheckpointStoreTests: XCTestCase {
 
     func model(seed: UInt64, wte: [Int] = [5, 4], extra: Bool = false) -> [NamedParameter] {
         var rng = RandomGenerator(seed: seed)
-        var ps = [NamedParameter(name: "transformer.wte.weight", tensor: Tensor.normal(wte, rng: &rng, requiresGrad: true), decays: true),
-                  NamedParameter(name: "transformer.ln_f.bias", tensor: Tensor.normal([4], rng: &rng, requiresGrad: true), decays: false)]
+        var ps = [NamedParameter(name: "transformer.wte.weight",
+                                 tensor: Tensor.normal(wte, rng: &rng, requiresGrad: true), decays: true),
+                  NamedParameter(name: "transformer.ln_f.bias",
+                                 tensor: Tensor.normal([4], rng: &rng, requiresGrad: true), decays: false)]
         if extra {
-            ps.append(NamedParameter(name: "lm_head.weight", tensor: Tensor.normal([5, 4], rng: &rng, requiresGrad: true), decays: true))
+            ps.append(NamedParameter(name: "lm_head.weight",
+                                     tensor: Tensor.normal([5, 4], rng: &rng, requiresGrad: true), decays: true))
         }
         return ps
     }
@@ -82,7 +85,9 @@ final class CheckpointStoreTests: XCTestCase {
         let loaded = try CheckpointStore.load(from: dir, into: fresh, optimizer: freshOpt)
         XCTAssertEqual(loaded, state(30))
         XCTAssertEqual(try CheckpointStore.readState(from: dir), state(30))
-        for (a, b) in zip(params, fresh) { XCTAssertEqual(a.tensor.array.map(\.bitPattern), b.tensor.array.map(\.bitPattern), a.name) }
+        for (a, b) in zip(params, fresh) {
+            XCTAssertEqual(a.tensor.array.map(\.bitPattern), b.tensor.array.map(\.bitPattern), a.name)
+        }
         for (a, b) in zip(opt.stateTensors, freshOpt.stateTensors) {
             XCTAssertEqual(a.name, b.name)
             XCTAssertEqual(a.tensor.array.map(\.bitPattern), b.tensor.array.map(\.bitPattern), a.name)
@@ -183,15 +188,18 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(try store.resolve(resume: "auto"), second)
         XCTAssertEqual(try store.resolve(resume: run.path), second)           // a run directory: its latest
         XCTAssertEqual(try store.resolve(resume: first.path), first)          // a step directory: itself
-        XCTAssertEqual(try store.resolve(resume: run.appendingPathComponent("latest").path)?.path, second.path)  // through the link
+        XCTAssertEqual(try store.resolve(resume: run.appendingPathComponent("latest").path)?.path,
+                       second.path)  // through the link
         XCTAssertEqual(try CheckpointStore.resolve(path: run.path + "/"), second)
 
         let missing = root.appendingPathComponent("nothing").path
-        XCTAssertEqual(message { _ = try store.resolve(resume: missing) }, "\(missing): no such checkpoint or run directory")
+        XCTAssertEqual(message { _ = try store.resolve(resume: missing) },
+                       "\(missing): no such checkpoint or run directory")
         let file = root.appendingPathComponent("file.txt")
         try Data("x".utf8).write(to: file)
         XCTAssertEqual(message { _ = try store.resolve(resume: file.path) },
-                       "\(file.path): not a directory (expected a checkpoint directory such as RUN/step-000100, or a run directory)")
+                       "\(file.path): not a directory (expected a checkpoint directory such as RUN/step-000100, or a "
+                       + "run directory)")
         // Relative paths resolve against the current directory.
         let cwd = FileManager.default.currentDirectoryPath
         XCTAssert(FileManager.default.changeCurrentDirectoryPath(root.path))
@@ -208,25 +216,29 @@ final class CheckpointStoreTests: XCTestCase {
         let wider = model(seed: 3, wte: [5, 6])
         let before = wider.map { $0.tensor.array }
         XCTAssertEqual(message { try CheckpointStore.load(from: dir, into: wider, optimizer: nil) },
-                       "checkpoint \(d): tensor \"transformer.wte.weight\" has shape [5, 4] in model.safetensors but the model expects [5, 6]; it was saved from a different model configuration")
+                       "checkpoint \(d): tensor \"transformer.wte.weight\" has shape [5, 4] in model.safetensors but "
+                       + "the model expects [5, 6]; it was saved from a different model configuration")
         XCTAssertEqual(wider.map { $0.tensor.array }, before)
 
         let bigger = model(seed: 3, extra: true)
         let biggerBefore = bigger.map { $0.tensor.array }
         XCTAssertEqual(message { try CheckpointStore.load(from: dir, into: bigger, optimizer: nil) },
-                       "checkpoint \(d): model.safetensors has no tensor \"lm_head.weight\" (the model expects shape [5, 4]); it was saved from a different model")
+                       "checkpoint \(d): model.safetensors has no tensor \"lm_head.weight\" (the model expects shape "
+                       + "[5, 4]); it was saved from a different model")
         XCTAssertEqual(bigger.map { $0.tensor.array }, biggerBefore)  // nothing copied, not even the tensors that fit
 
         let smaller = Array(model(seed: 3).prefix(1))
         XCTAssertEqual(message { try CheckpointStore.load(from: dir, into: smaller, optimizer: nil) },
-                       "checkpoint \(d): model.safetensors holds tensor \"transformer.ln_f.bias\", which the model does not have; it was saved from a different model")
+                       "checkpoint \(d): model.safetensors holds tensor \"transformer.ln_f.bias\", which the model "
+                       + "does not have; it was saved from a different model")
 
         // The optimiser's moments are verified the same way, before the model is touched.
         let fresh = model(seed: 3)
         let freshBefore = fresh.map { $0.tensor.array }
         let otherOpt = AdamW(parameters: [fresh[0]])
         XCTAssertEqual(message { try CheckpointStore.load(from: dir, into: fresh, optimizer: otherOpt) },
-                       "checkpoint \(d): optimizer.safetensors holds tensor \"transformer.ln_f.bias.exp_avg\", which the optimizer does not have; it was saved from a different model")
+                       "checkpoint \(d): optimizer.safetensors holds tensor \"transformer.ln_f.bias.exp_avg\", which "
+                       + "the optimizer does not have; it was saved from a different model")
         XCTAssertEqual(fresh.map { $0.tensor.array }, freshBefore)
         XCTAssertEqual(otherOpt.stepCount, 0)
 
@@ -247,17 +259,22 @@ final class CheckpointStoreTests: XCTestCase {
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 4).write(to: file)
         XCTAssert(message { try CheckpointStore.load(from: dir, into: params, optimizer: nil) }
-            .hasPrefix("\(file.path): tensor \"transformer.ln_f.bias\": data_offsets [80, 96] run past the end of the data"))
+            .hasPrefix("\(file.path): tensor \"transformer.ln_f.bias\": data_offsets [80, 96] run past the end of the "
+                       + "data"))
     }
 
     func testUnwritableRunDirectoryIsAClearError() throws {
         let params = model(seed: 1)
         let file = root.appendingPathComponent("plain-file")
         try Data("x".utf8).write(to: file)
-        XCTAssertEqual(message { try CheckpointStore(runDirectory: file).save(step: 1, model: params, optimizer: nil, state: state(1)) },
+        XCTAssertEqual(message {
+            try CheckpointStore(runDirectory: file).save(step: 1, model: params, optimizer: nil, state: state(1))
+        },
                        "run directory \(file.path) exists but is not a directory")
         let below = file.appendingPathComponent("run")
-        let text = message { try CheckpointStore(runDirectory: below).save(step: 1, model: params, optimizer: nil, state: state(1)) }
+        let text = message {
+            try CheckpointStore(runDirectory: below).save(step: 1, model: params, optimizer: nil, state: state(1))
+        }
         XCTAssert(text.hasPrefix("cannot create run directory \(below.path): "), text)
         XCTAssertEqual(text.split(separator: "\n").count, 1)
         if getuid() != 0 {  // root ignores permission bits
@@ -265,7 +282,9 @@ final class CheckpointStoreTests: XCTestCase {
             try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: false)
             try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked.path)
             defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locked.path) }
-            XCTAssertEqual(message { try CheckpointStore(runDirectory: locked).save(step: 1, model: params, optimizer: nil, state: state(1)) },
+            XCTAssertEqual(message {
+                try CheckpointStore(runDirectory: locked).save(step: 1, model: params, optimizer: nil, state: state(1))
+            },
                            "run directory \(locked.path) is not writable")
         }
     }

@@ -59,7 +59,8 @@ final class SafeTensorsTests: XCTestCase {
         let scalar = Tensor([42], shape: [])
         let empty = Tensor.zeros([0, 5])
         let tensors: [(name: String, tensor: Tensor)] = [("transformer.wte.weight", big), ("special", special),
-                                                         ("scalar", scalar), ("empty", empty), ("ünïcode \"quoted\"\n", special)]
+                                                         ("scalar", scalar), ("empty", empty),
+                                                         ("ünïcode \"quoted\"\n", special)]
         let url = dir.appendingPathComponent("round.safetensors")
         try SafeTensors.write(tensors, metadata: ["step": "12", "note": "a \"b\" \\ c"], to: url)
         let f = try SafeTensorsFile(contentsOf: url)
@@ -87,8 +88,10 @@ final class SafeTensorsTests: XCTestCase {
 
     /// Files from other writers: keys in any order, metadata last, no padding, non-F32 tensors present.
     func testReadsForeignLayouts() throws {
-        let header = #"{"y":{"data_offsets":[8,16],"shape":[1],"dtype":"F64"},"x":{"shape":[2],"dtype":"F32","data_offsets":[0,8]},"__metadata__":{"format":"pt"}}"#
-        let url = try write(file(header: header, data: [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40] + [UInt8](repeating: 0, count: 8)))
+        let header = #"{"y":{"data_offsets":[8,16],"shape":[1],"dtype":"F64"},"#
+            + #""x":{"shape":[2],"dtype":"F32","data_offsets":[0,8]},"__metadata__":{"format":"pt"}}"#
+        let url = try write(file(header: header,
+                                 data: [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40] + [UInt8](repeating: 0, count: 8)))
         let f = try SafeTensorsFile(contentsOf: url)
         XCTAssertEqual(f.names, ["x", "y"])
         XCTAssertEqual(f.metadata, ["format": "pt"])
@@ -103,13 +106,17 @@ final class SafeTensorsTests: XCTestCase {
         let data8 = [UInt8](repeating: 0, count: 8)
         let cases: [(bytes: [UInt8], expected: String)] = [
             ([1, 2, 3], "truncated safetensors file (3 bytes; the header length alone takes 8)"),
-            (Array(file(header: good, data: data8).prefix(30)), "truncated safetensors file: the header needs 54 bytes but only 22 follow its length"),
-            ([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0] + data8, "safetensors header length 4294967295 is larger than the 100000000-byte limit (not a safetensors file?)"),
+            (Array(file(header: good, data: data8).prefix(30)),
+             "truncated safetensors file: the header needs 54 bytes but only 22 follow its length"),
+            ([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0] + data8,
+             "safetensors header length 4294967295 is larger than the 100000000-byte limit (not a safetensors file?)"),
             (file(header: #"{"x": {"dtype": "F32""#, data: []), "safetensors header is not valid JSON"),
             (file(header: "[1, 2]", data: []), "safetensors header is not a JSON object"),
             (file(header: #"{"x": 3}"#, data: []), "tensor \"x\": entry is not an object"),
-            (file(header: #"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, data: data8), "tensor \"x\": missing or invalid \"dtype\""),
-            (file(header: #"{"x":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}"#, data: data8), "tensor \"x\": unknown dtype \"F31\""),
+            (file(header: #"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, data: data8),
+             "tensor \"x\": missing or invalid \"dtype\""),
+            (file(header: #"{"x":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}"#, data: data8),
+             "tensor \"x\": unknown dtype \"F31\""),
             (file(header: #"{"x":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}"#, data: data8),
              "tensor \"x\": missing or invalid \"shape\" (expected a list of non-negative integers)"),
             (file(header: #"{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: data8),
@@ -118,19 +125,23 @@ final class SafeTensorsTests: XCTestCase {
              "tensor \"x\": missing or invalid \"data_offsets\" (expected [begin, end] with begin <= end)"),
             (file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,true]}}"#, data: data8),
              "tensor \"x\": missing or invalid \"data_offsets\" (expected [begin, end] with begin <= end)"),
-            (file(header: good, data: [0, 0, 0, 0]), "tensor \"x\": data_offsets [0, 8] run past the end of the data (4 bytes; file truncated?)"),
+            (file(header: good, data: [0, 0, 0, 0]),
+             "tensor \"x\": data_offsets [0, 8] run past the end of the data (4 bytes; file truncated?)"),
             (file(header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: data8),
              "tensor \"x\": data_offsets [0, 8] span 8 bytes, but shape [3] of F32 needs 12"),
             (file(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: data8),
              "tensor \"x\" starts at byte 4 of the data, expected 0 (tensors overlap or leave a gap)"),
-            (file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: data8),
+            (file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"#
+                    + #""y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: data8),
              "tensor \"y\" starts at byte 4 of the data, expected 8 (tensors overlap or leave a gap)"),
-            (file(header: good, data: data8 + [1, 2]), "2 bytes of data follow the last tensor (the header does not describe the whole file)"),
+            (file(header: good, data: data8 + [1, 2]),
+             "2 bytes of data follow the last tensor (the header does not describe the whole file)"),
             (file(header: #"{"__metadata__":{"a":1}}"#, data: []), "\"__metadata__\" value of \"a\" is not a string"),
         ]
         for (i, c) in cases.enumerated() {
             let url = try write(c.bytes, "bad\(i).safetensors")
-            XCTAssertEqual(message { _ = try SafeTensorsFile(contentsOf: url) }, "\(url.path): \(c.expected)", "case \(i)")
+            XCTAssertEqual(message { _ = try SafeTensorsFile(contentsOf: url) }, "\(url.path): \(c.expected)",
+                           "case \(i)")
         }
         let missing = dir.appendingPathComponent("nope.safetensors")
         XCTAssertEqual(message { _ = try SafeTensorsFile(contentsOf: missing) }, "\(missing.path): no such file")
@@ -141,7 +152,8 @@ final class SafeTensorsTests: XCTestCase {
         try SafeTensors.write([("x", Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]))], to: url)
         let f = try SafeTensorsFile(contentsOf: url)
         let wrong = Tensor.zeros([3, 2])
-        XCTAssertEqual(message { try f.read("x", into: wrong) }, "\(url.path): tensor \"x\" has shape [2, 3], expected [3, 2]")
+        XCTAssertEqual(message { try f.read("x", into: wrong) },
+                       "\(url.path): tensor \"x\" has shape [2, 3], expected [3, 2]")
         XCTAssertEqual(wrong.array, [0, 0, 0, 0, 0, 0])
         XCTAssertEqual(message { _ = try f.tensor("y") }, "\(url.path): no tensor named \"y\"")
     }
@@ -149,9 +161,12 @@ final class SafeTensorsTests: XCTestCase {
     func testWriterRefusesBadNamesAndUnwritablePaths() throws {
         let t = Tensor.zeros([1])
         let url = dir.appendingPathComponent("w.safetensors")
-        XCTAssertEqual(message { try SafeTensors.write([("a", t), ("a", t)], to: url) }, "safetensors: tensor name \"a\" appears twice")
-        XCTAssertEqual(message { try SafeTensors.write([("__metadata__", t)], to: url) }, "safetensors: \"__metadata__\" cannot name a tensor")
+        XCTAssertEqual(message { try SafeTensors.write([("a", t), ("a", t)], to: url) },
+                       "safetensors: tensor name \"a\" appears twice")
+        XCTAssertEqual(message { try SafeTensors.write([("__metadata__", t)], to: url) },
+                       "safetensors: \"__metadata__\" cannot name a tensor")
         let inside = dir.appendingPathComponent("no/such/dir/w.safetensors")
-        XCTAssertEqual(message { try SafeTensors.write([("a", t)], to: inside) }, "cannot create \(inside.path): No such file or directory")
+        XCTAssertEqual(message { try SafeTensors.write([("a", t)], to: inside) },
+                       "cannot create \(inside.path): No such file or directory")
     }
 }

@@ -85,8 +85,11 @@ final class BatchSamplerTests: XCTestCase {
             XCTAssertEqual(replay, unbroken, "\(mode)")
             XCTAssertEqual(resumed.state, s.state)
         }
-        let json = String(decoding: try JSONEncoder().encode(SamplerState(mode: .sequential, position: 3, epoch: 1, batches: 9)), as: UTF8.self)
-        for key in ["\"mode\":\"sequential\"", "\"position\":3", "\"epoch\":1", "\"batches\":9"] { XCTAssert(json.contains(key), json) }
+        let state = SamplerState(mode: .sequential, position: 3, epoch: 1, batches: 9)
+        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        for key in ["\"mode\":\"sequential\"", "\"position\":3", "\"epoch\":1", "\"batches\":9"] {
+            XCTAssert(json.contains(key), json)
+        }
     }
 
     func testTooSmallSplitAndBadRestoreAreErrors() throws {

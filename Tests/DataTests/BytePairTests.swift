@@ -40,7 +40,8 @@ final class GPT2TokenizerTests: XCTestCase {
 
     func testRoundTripsTinyShakespeareWithTheKnownTokenCount() throws {
         let t = try gpt2()
-        let text = try String(contentsOf: Fixtures.sharedData!.appendingPathComponent("tinyshakespeare.txt"), encoding: .utf8)
+        let text = try String(contentsOf: Fixtures.sharedData!.appendingPathComponent("tinyshakespeare.txt"),
+                              encoding: .utf8)
         let ids = t.encode(text)
         XCTAssertEqual(ids.count, 338_025)  // ../shared/data/README.md (GPT-2 BPE token count)
         XCTAssertEqual(t.decode(ids), text)
@@ -55,10 +56,13 @@ final class GPT2TokenizerTests: XCTestCase {
         let t = try gpt2()
         let shared = Fixtures.sharedData!
         var text = try String(contentsOf: shared.appendingPathComponent("tinyshakespeare.txt"), encoding: .utf8)
-        for line in try String(contentsOf: shared.appendingPathComponent("gsm8k/train.jsonl"), encoding: .utf8).split(separator: "\n") {
-            text += (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["completion"] as? String ?? ""
+        for line in try String(contentsOf: shared.appendingPathComponent("gsm8k/train.jsonl"),
+                               encoding: .utf8).split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            text += object?["completion"] as? String ?? ""
         }
-        let fresh = try BytePairTokenizer(type: t.type, byteIds: t.byteIds, merges: t.merges, specialTokens: t.specialTokens)
+        let fresh = try BytePairTokenizer(type: t.type, byteIds: t.byteIds, merges: t.merges,
+                                          specialTokens: t.specialTokens)
         func threadSeconds() -> Double {
             var ts = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
@@ -69,7 +73,8 @@ final class GPT2TokenizerTests: XCTestCase {
         let mbPerSecond = Double(text.utf8.count) / (threadSeconds() - start) / 1e6
         XCTAssertGreaterThan(ids.count, text.utf8.count / 5)
         XCTAssertGreaterThan(mbPerSecond, 5, "GPT-2 encoding ran at \(mbPerSecond) MB/s per core")
-        print("GPT-2 encoding: \(text.utf8.count) bytes at \(String(format: "%.1f", mbPerSecond)) MB/s per core (thread CPU time)")
+        print("GPT-2 encoding: \(text.utf8.count) bytes at \(String(format: "%.1f", mbPerSecond)) MB/s per core "
+              + "(thread CPU time)")
         #endif
     }
 
@@ -196,7 +201,11 @@ final class BytePairTrainingTests: XCTestCase {
             var out: [Int32] = []
             var i = 0
             while i < w.count {
-                if i + 1 < w.count && w[i] == a && w[i + 1] == b { out.append(Int32(256 + best)); i += 2 } else { out.append(w[i]); i += 1 }
+                if i + 1 < w.count && w[i] == a && w[i + 1] == b {
+                    out.append(Int32(256 + best)); i += 2
+                } else {
+                    out.append(w[i]); i += 1
+                }
             }
             w = out
         }
@@ -226,7 +235,9 @@ final class BytePairFileFormatTests: XCTestCase {
         assertThrows(["t.json", "merges line 1"]) { try load("-1 98") }
         assertThrows(["t.json", "merge 1 (97, 300)", "not defined before it"]) { try load("97 98\n97 300") }
         assertThrows(["t.json", "merge 1 (97, 98) repeats"]) { try load("97 98\n97 98") }
-        assertThrows(["t.json", "special token <|endoftext|> has id 5"]) { try load("97 98", specials: ["<|endoftext|>": 5]) }
+        assertThrows(["t.json", "special token <|endoftext|> has id 5"]) {
+            try load("97 98", specials: ["<|endoftext|>": 5])
+        }
         assertThrows(["t.json", "\"merges\" must be"]) { try load(["x"]) }
     }
 }

@@ -51,7 +51,8 @@ final class PrepareTests: XCTestCase {
     func testTinyShakespeareCharMatchesNanoGPTCounts() throws {
         guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
         let dir = ScratchDirectory()
-        let m = try DatasetPreparer.prepare(options([shared.appendingPathComponent("tinyshakespeare.txt")], out: dir.url))
+        let m = try DatasetPreparer.prepare(options([shared.appendingPathComponent("tinyshakespeare.txt")],
+                                                    out: dir.url))
         // nanoGPT data/shakespeare_char/prepare.py: "train has 1,003,854 tokens", "val has 111,540 tokens".
         XCTAssertEqual(m.vocabSize, 65)
         XCTAssertEqual(m.train.tokens, 1_003_854)
@@ -85,7 +86,9 @@ final class PrepareTests: XCTestCase {
         var o = options([input], .bpe(vocabSize: 300), out: dir.file("out"))
         o.valFraction = 0.25
         var phases: [String] = []
-        let m = try DatasetPreparer.prepare(o) { e in if case .phaseStarted(let p, _) = e { phases.append(p.rawValue) } }
+        let m = try DatasetPreparer.prepare(o) { e in
+            if case .phaseStarted(let p, _) = e { phases.append(p.rawValue) }
+        }
         XCTAssertEqual(phases, ["scanning", "training", "tokenizing"])
         XCTAssertEqual(m.tokenizerType, "bpe")
         XCTAssertEqual(m.vocabSize, 300)
@@ -97,13 +100,17 @@ final class PrepareTests: XCTestCase {
         let train = try tokens(d, "train"), val = try tokens(d, "val")
         // Documents whose line starts in the last quarter of the file's bytes are validation documents.
         let valDocs = (0..<40).filter { i in
-            let start = (0..<i).reduce(0) { $0 + "{\"text\": \"document number \($1) says hello to the world\"}\n".utf8.count }
+            let start = (0..<i).reduce(0) {
+                $0 + "{\"text\": \"document number \($1) says hello to the world\"}\n".utf8.count
+            }
             return start >= Int(Double(lines.utf8.count) * 0.75)
         }
-        XCTAssertEqual(train.filter { $0 == 299 }.count, 40 - valDocs.count - 1, "one separator between consecutive train documents")
+        XCTAssertEqual(train.filter { $0 == 299 }.count, 40 - valDocs.count - 1,
+                       "one separator between consecutive train documents")
         XCTAssertEqual(val.first, 299, "the first validation document is separated from the last train one")
         let all = tok.decode(train + val)
-        XCTAssertEqual(all, (0..<40).map { "document number \($0) says hello to the world" }.joined(separator: "<|endoftext|>"))
+        let documents = (0..<40).map { "document number \($0) says hello to the world" }
+        XCTAssertEqual(all, documents.joined(separator: "<|endoftext|>"))
     }
 
     /// Tiny reads and batches cut the text into many pieces (and split multi-byte characters across
@@ -112,7 +119,8 @@ final class PrepareTests: XCTestCase {
         guard let shared = Fixtures.sharedData else { throw XCTSkip("../shared/data is not present") }
         let dir = ScratchDirectory()
         var text = try String(contentsOf: shared.appendingPathComponent("tinyshakespeare.txt"), encoding: .utf8)
-        text = String(text.prefix(60_000)) + "\n\nÜnïcödé 你好世界 👨‍👩‍👧 mixed   runs\t\t of  whitespace\u{3000}and\u{A0}more\n"
+        text = String(text.prefix(60_000))
+            + "\n\nÜnïcödé 你好世界 👨‍👩‍👧 mixed   runs\t\t of  whitespace\u{3000}and\u{A0}more\n"
         text += String(repeating: "x", count: 5000) + " " + String(repeating: "€", count: 3000) + "   \n  end"
         let input = dir.write("t.txt", text)
         let tok = try BytePairTokenizer.loadGPT2(directory: shared.appendingPathComponent("gpt2-bpe"))
@@ -125,7 +133,9 @@ final class PrepareTests: XCTestCase {
             _ = try DatasetPreparer.prepare(o)
             let got = try tokens(try DatasetDirectory(dir.file("out\(read)")), "train"), want = tok.encode(text)
             let firstDifference = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-            XCTAssert(got == want, "reads of \(read) bytes: \(got.count) vs \(want.count) tokens, first difference at \(firstDifference ?? min(got.count, want.count))")
+            XCTAssert(got == want,
+                      "reads of \(read) bytes: \(got.count) vs \(want.count) tokens, first difference at "
+                      + "\(firstDifference ?? min(got.count, want.count))")
         }
     }
 
@@ -140,9 +150,11 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(m.train.shards.map { $0.tokens }, [256, 256, 238])
         XCTAssertEqual(m.val.shards.map { $0.tokens }, [250])
         let d = try DatasetDirectory(out)
-        XCTAssertEqual(d.trainShards.map { $0.lastPathComponent }, ["train_000000.bin", "train_000001.bin", "train_000002.bin"])
+        XCTAssertEqual(d.trainShards.map { $0.lastPathComponent },
+                       ["train_000000.bin", "train_000001.bin", "train_000002.bin"])
         let tok = try d.loadTokenizer()
-        XCTAssertEqual(tok.decode(try tokens(d, "train")) + tok.decode(try tokens(d, "val")), String(repeating: "abcdefghij", count: 100))
+        XCTAssertEqual(tok.decode(try tokens(d, "train")) + tok.decode(try tokens(d, "val")),
+                       String(repeating: "abcdefghij", count: 100))
     }
 
     func testDirectoriesAndJSONLDocuments() throws {
@@ -162,7 +174,8 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(m.val.shards.count, 1, "an empty split still has its (empty) shard")
         let d = try DatasetDirectory(dir.file("out"))
         // The char tokenizer has no end-of-text token, so documents are simply concatenated.
-        XCTAssertEqual(try d.loadTokenizer().decode(try tokens(d, "train")), "first file\nsecond file\njson onejson two")
+        XCTAssertEqual(try d.loadTokenizer().decode(try tokens(d, "train")),
+                       "first file\nsecond file\njson onejson two")
     }
 
     func testSameDatasetAgainIsAllowedADifferentOneIsRefused() throws {
@@ -185,7 +198,9 @@ final class PrepareTests: XCTestCase {
         let half = dir.file("half")
         try FileManager.default.createDirectory(at: half, withIntermediateDirectories: true)
         try TokenShardWriter.write([1, 2], to: half.appendingPathComponent("train_000000.bin"), width: .uint16)
-        assertThrows(["half", "no manifest.json", "--overwrite"]) { try DatasetPreparer.prepare(options([a], out: half)) }
+        assertThrows(["half", "no manifest.json", "--overwrite"]) {
+            try DatasetPreparer.prepare(options([a], out: half))
+        }
         // Unrelated files in the output directory are fine and survive (nanoGPT keeps input.txt there).
         let mixed = dir.file("mixed")
         dir.write("mixed/input.txt", "keep me\n")
@@ -196,11 +211,15 @@ final class PrepareTests: XCTestCase {
     func testBadInputsGiveOneLineErrors() throws {
         let dir = ScratchDirectory()
         let out = dir.file("out")
-        assertThrows(["nope.txt", "input not found"]) { try DatasetPreparer.prepare(options([dir.file("nope.txt")], out: out)) }
+        assertThrows(["nope.txt", "input not found"]) {
+            try DatasetPreparer.prepare(options([dir.file("nope.txt")], out: out))
+        }
         let empty = dir.write("empty.txt", "")
         assertThrows(["empty.txt", "input is empty"]) { try DatasetPreparer.prepare(options([empty], out: out)) }
         try FileManager.default.createDirectory(at: dir.file("emptydir"), withIntermediateDirectories: true)
-        assertThrows(["emptydir", "input is empty"]) { try DatasetPreparer.prepare(options([dir.file("emptydir")], out: out)) }
+        assertThrows(["emptydir", "input is empty"]) {
+            try DatasetPreparer.prepare(options([dir.file("emptydir")], out: out))
+        }
         assertThrows(["--input", "at least one"]) { try DatasetPreparer.prepare(options([], out: out)) }
 
         let bad = dir.write("bad.txt", bytes: Array("héllo ".utf8) + [0xFF] + Array(" world".utf8))
@@ -219,11 +238,18 @@ final class PrepareTests: XCTestCase {
         let noText = dir.write("e.jsonl", "{\"text\": \"fine\"}\n{\"body\": \"x\"}\n")
         assertThrows(["e.jsonl:2", "no \"text\" field"]) { try DatasetPreparer.prepare(options([noText], out: out)) }
         let numText = dir.write("f.jsonl", "{\"text\": 5}\n")
-        assertThrows(["f.jsonl:1", "\"text\" is not a string"]) { try DatasetPreparer.prepare(options([numText], out: out)) }
+        assertThrows(["f.jsonl:1", "\"text\" is not a string"]) {
+            try DatasetPreparer.prepare(options([numText], out: out))
+        }
         let array = dir.write("g.jsonl", "[1, 2]\n")
-        assertThrows(["g.jsonl:1", "expected a JSON object"]) { try DatasetPreparer.prepare(options([array], out: out)) }
-        let badJSONLByte = dir.write("h.jsonl", bytes: Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xC3] + Array("\"}\n".utf8))
-        assertThrows(["h.jsonl", "invalid UTF-8 at byte offset 25"]) { try DatasetPreparer.prepare(options([badJSONLByte], out: out)) }
+        assertThrows(["g.jsonl:1", "expected a JSON object"]) {
+            try DatasetPreparer.prepare(options([array], out: out))
+        }
+        let badJSONLBytes = Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xC3] + Array("\"}\n".utf8)
+        let badJSONLByte = dir.write("h.jsonl", bytes: badJSONLBytes)
+        assertThrows(["h.jsonl", "invalid UTF-8 at byte offset 25"]) {
+            try DatasetPreparer.prepare(options([badJSONLByte], out: out))
+        }
 
         let blank = dir.write("blank.jsonl", "\n  \n")
         assertThrows(["blank.jsonl", "no documents"]) { try DatasetPreparer.prepare(options([blank], out: out)) }
@@ -242,7 +268,9 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(try TokenizerSpec(parsing: "bpe:1024"), .bpe(vocabSize: 1024))
 
         let notDir = dir.write("file-out", "x")
-        assertThrows(["file-out", "not a directory"]) { try DatasetPreparer.prepare(options([dir.file("ok.txt")], out: notDir)) }
+        assertThrows(["file-out", "not a directory"]) {
+            try DatasetPreparer.prepare(options([dir.file("ok.txt")], out: notDir))
+        }
     }
 
     func testReplaceModeSubstitutesAndCounts() throws {
@@ -288,11 +316,15 @@ final class PrepareTests: XCTestCase {
         _ = try DatasetPreparer.prepare(o)
         // A shard listed in the manifest but gone.
         try FileManager.default.moveItem(at: dir.file("out/train_000001.bin"), to: dir.file("moved.bin"))
-        assertThrows(["train_000001.bin is listed in manifest.json but missing"]) { try DatasetDirectory(dir.file("out")) }
+        assertThrows(["train_000001.bin is listed in manifest.json but missing"]) {
+            try DatasetDirectory(dir.file("out"))
+        }
         // A shard replaced by one of another size.
         try TokenShardWriter.write([1, 2, 3], to: dir.file("out/train_000001.bin"), width: .uint16)
         let d = try DatasetDirectory(dir.file("out"))
-        assertThrows(["train_000001.bin", "holds 3 tokens but manifest.json lists 300"]) { try d.trainDataset(vocabSize: 10) }
+        assertThrows(["train_000001.bin", "holds 3 tokens but manifest.json lists 300"]) {
+            try d.trainDataset(vocabSize: 10)
+        }
         // Extra stray shards that the manifest does not list are ignored.
         try FileManager.default.removeItem(at: dir.file("out/train_000001.bin"))
         try FileManager.default.moveItem(at: dir.file("moved.bin"), to: dir.file("out/train_000001.bin"))

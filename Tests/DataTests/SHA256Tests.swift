@@ -5,7 +5,8 @@ final class SHA256Tests: XCTestCase {
     // Test vectors from FIPS 180-4's examples (NIST CSRC "SHA256.pdf") and the classic million-'a' message.
     func testKnownDigests() {
         XCTAssertEqual(SHA256.hex(Array("".utf8)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         XCTAssertEqual(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)),
@@ -14,7 +15,9 @@ final class SHA256Tests: XCTestCase {
 
     func testIncrementalUpdatesMatchOneShot() {
         var rng: UInt64 = 12345
-        let bytes: [UInt8] = (0..<1000).map { _ in rng = rng &* 6364136223846793005 &+ 1; return UInt8(truncatingIfNeeded: rng >> 33) }
+        let bytes: [UInt8] = (0..<1000).map { _ in
+            rng = rng &* 6364136223846793005 &+ 1; return UInt8(truncatingIfNeeded: rng >> 33)
+        }
         let whole = SHA256.hex(bytes)
         for split in [0, 1, 55, 56, 63, 64, 65, 127, 999] {
             var h = SHA256()

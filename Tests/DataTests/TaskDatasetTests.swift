@@ -30,7 +30,8 @@ final class TaskDatasetTests: XCTestCase {
 
     func testPromptRows() throws {
         let dir = ScratchDirectory()
-        let path = write("{\"prompt\": \"2+2?\", \"completion\": \"#### 4\"}\r\n{\"prompt\": \"é\\nü\", \"completion\": \"\"}\n", in: dir)
+        let path = write("{\"prompt\": \"2+2?\", \"completion\": \"#### 4\"}\r\n{\"prompt\": \"é\\nü\", "
+                         + "\"completion\": \"\"}\n", in: dir)
         XCTAssertEqual(try readPromptRows(path), [PromptRow(prompt: "2+2?", completion: "#### 4", line: 1),
                                                   PromptRow(prompt: "é\nü", completion: "", line: 2)])
     }
@@ -49,7 +50,8 @@ final class TaskDatasetTests: XCTestCase {
         assertThrows(["e.jsonl:1", "\"label\""]) { try readLabelledRows(fractional) }
         let numberText = write("{\"text\": 3, \"label\": 1}\n", "f.jsonl", in: dir)
         assertThrows(["f.jsonl:1", "\"text\" is not a string"]) { try readLabelledRows(numberText) }
-        let noCompletion = write("{\"prompt\": \"p\", \"completion\": \"c\"}\n{\"prompt\": \"p\"}\n", "g.jsonl", in: dir)
+        let noCompletion = write("{\"prompt\": \"p\", \"completion\": \"c\"}\n{\"prompt\": \"p\"}\n", "g.jsonl",
+                                 in: dir)
         assertThrows(["g.jsonl:2", "no \"completion\" field"]) { try readPromptRows(noCompletion) }
         let badUTF8 = dir.url.appendingPathComponent("h.jsonl")
         try! Data([0x7B, 0x22, 0x74, 0xFF, 0x22, 0x7D, 0x0A]).write(to: badUTF8)
@@ -58,7 +60,9 @@ final class TaskDatasetTests: XCTestCase {
 
     func testMissingEmptyAndDirectoryInputs() {
         let dir = ScratchDirectory()
-        assertThrows(["nope.jsonl", "not found"]) { try readLabelledRows(dir.url.appendingPathComponent("nope.jsonl").path) }
+        assertThrows(["nope.jsonl", "not found"]) {
+            try readLabelledRows(dir.url.appendingPathComponent("nope.jsonl").path)
+        }
         let empty = write("\n  \n", "empty.jsonl", in: dir)
         assertThrows(["empty.jsonl", "empty"]) { try readPromptRows(empty) }
         assertThrows([dir.url.path, "directory"]) { try readLabelledRows(dir.url.path) }

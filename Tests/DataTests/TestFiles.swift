@@ -28,7 +28,9 @@ final class ScratchDirectory {
 }
 
 /// Little-endian bytes of an int32 / uint16 / uint32, for building files by hand.
-func le32(_ v: Int32) -> [UInt8] { let u = UInt32(bitPattern: v); return (0..<4).map { UInt8(truncatingIfNeeded: u >> (8 * $0)) } }
+func le32(_ v: Int32) -> [UInt8] {
+    let u = UInt32(bitPattern: v); return (0..<4).map { UInt8(truncatingIfNeeded: u >> (8 * $0)) }
+}
 func le16(_ v: UInt16) -> [UInt8] { [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8)] }
 func leU32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 

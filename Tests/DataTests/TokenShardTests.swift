@@ -56,7 +56,8 @@ final class TokenShardTests: XCTestCase {
         let two = [UInt16(1), 2].flatMap(le16)
         let badMagic = dir.write("magic.bin", bytes: llmcShard(magic: 20240521, version: 1, count: 2, tokenBytes: two))
         assertThrows(["magic.bin", "wrong magic number 20240521", "20240520"]) { try TokenShard(url: badMagic) }
-        let badVersion = dir.write("version.bin", bytes: llmcShard(magic: 20240520, version: 7, count: 2, tokenBytes: two))
+        let badVersion = dir.write("version.bin",
+                                   bytes: llmcShard(magic: 20240520, version: 7, count: 2, tokenBytes: two))
         assertThrows(["version.bin", "unsupported version 7", "expected 1"]) { try TokenShard(url: badVersion) }
         let badCount = dir.write("count.bin", bytes: llmcShard(magic: 20240520, version: 1, count: 3, tokenBytes: two))
         assertThrows(["count.bin", "header says 3 tokens (6 bytes)", "holds 4 bytes"]) { try TokenShard(url: badCount) }
@@ -69,7 +70,9 @@ final class TokenShardTests: XCTestCase {
 
     func testWriterRefusesIdsThatDoNotFitAndLeavesNoFile() {
         let dir = ScratchDirectory()
-        assertThrows(["x.bin", "id 65536"]) { try TokenShardWriter.write([1, 65536], to: dir.file("x.bin"), width: .uint16) }
+        assertThrows(["x.bin", "id 65536"]) {
+            try TokenShardWriter.write([1, 65536], to: dir.file("x.bin"), width: .uint16)
+        }
         assertThrows(["y.bin", "id -3"]) { try TokenShardWriter.write([-3], to: dir.file("y.bin"), width: .uint32) }
         XCTAssertEqual(dir.names(), [], "a failed write must leave neither a shard nor a partial file")
     }

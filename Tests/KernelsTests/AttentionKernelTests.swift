@@ -54,9 +54,11 @@ private struct Case {
         let out = Buffer(zeros: outCount), probs = Buffer(zeros: g.probsCount)
         withKeyStart { ks in
             if reference {
-                attentionForwardReference(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks)
+                attentionForwardReference(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                                          keyStart: ks)
             } else {
-                attentionForward(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks)
+                attentionForward(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                                 keyStart: ks)
             }
         }
         return (out.array, probs.array)
@@ -70,16 +72,18 @@ private struct Case {
         grads.p.update(repeating: initial, count: grads.count)
         withKeyStart { ks in
             if reference {
-                attentionBackwardReference(dq: grads.p, dk: grads.p + qkvStride, dv: grads.p + 2 * qkvStride, dout: dout.p,
+                attentionBackwardReference(dq: grads.p, dk: grads.p + qkvStride, dv: grads.p + 2 * qkvStride,
+                                           dout: dout.p,
                                            q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks)
             } else {
                 let probs = Buffer(zeros: g.probsCount), out = Buffer(zeros: outCount)
-                attentionForward(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks)
+                attentionForward(out.p, probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                                 keyStart: ks)
                 let scratch = Buffer(zeros: attentionBackwardScratchCount(g))
                 attentionBackward(dq: want.q ? grads.p : nil, dk: want.k ? grads.p + qkvStride : nil,
                                   dv: want.v ? grads.p + 2 * qkvStride : nil, scratch: scratch.p, dout: dout.p,
-                                  probs: probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: ks,
-                                  accumulate: accumulate)
+                                  probs: probs.p, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                                  keyStart: ks, accumulate: accumulate)
             }
         }
         return grads.array
@@ -169,11 +173,13 @@ final class AttentionKernelTests: XCTestCase {
         for i in 0..<T { segments[i] = i < 3 ? 0 : i < 4 ? 1 : i < 74 ? 2 : 3 }
         for i in 0..<T { segments[T + i] = 9 }
         for fused in [false, true] {
-            let c = Case(B: 2, NH: 3, T: T, hs: 6, fused: fused, causal: true, segments: segments, seed: fused ? 21 : 22)
+            let c = Case(B: 2, NH: 3, T: T, hs: 6, fused: fused, causal: true, segments: segments,
+                         seed: fused ? 21 : 22)
             let got = c.forward(reference: false), want = c.forward(reference: true)
             assertClose(got.out, want.out, "out \(c.label)")
             assertClose(got.probs, want.probs, "probs \(c.label)")
-            assertClose(c.backward(reference: false), c.backward(reference: true), rtol: 1e-3, atol: 1e-5, "dqkv \(c.label)")
+            assertClose(c.backward(reference: false), c.backward(reference: true), rtol: 1e-3, atol: 1e-5,
+                        "dqkv \(c.label)")
         }
     }
 
@@ -187,7 +193,11 @@ final class AttentionKernelTests: XCTestCase {
                 var inside = 0.0
                 for j in 0..<9 {
                     let p = P[(h * 9 + i) * c.g.probsStride + j]
-                    if j <= i && segments[j] == segments[i] { inside += Double(p) } else { XCTAssertEqual(p, 0, "P[\(h), \(i), \(j)]") }
+                    if j <= i && segments[j] == segments[i] {
+                        inside += Double(p)
+                    } else {
+                        XCTAssertEqual(p, 0, "P[\(h), \(i), \(j)]")
+                    }
                 }
                 XCTAssertEqual(inside, 1, accuracy: 1e-6, "row \(i) of head \(h)")
                 for j in 9..<c.g.probsStride { XCTAssertEqual(P[(h * 9 + i) * c.g.probsStride + j], 0, "padding") }

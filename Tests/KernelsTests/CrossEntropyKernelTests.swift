@@ -21,8 +21,10 @@ final class CrossEntropyKernelTests: XCTestCase {
                 var mean: (mean: Float, count: Int) = (0, 0)
                 let r = withBuffers([zeros, zeros, zeros, x]) { p in
                     t.withUnsafeBufferPointer { tp in
-                        crossEntropyForward(losses: p[0], lse: p[1], logits: p[3], targets: tp.baseAddress!, rows: rows, vocab: v)
-                        crossEntropyForwardReference(losses: p[2], logits: p[3], targets: tp.baseAddress!, rows: rows, vocab: v)
+                        crossEntropyForward(losses: p[0], lse: p[1], logits: p[3], targets: tp.baseAddress!, rows: rows,
+                                            vocab: v)
+                        crossEntropyForwardReference(losses: p[2], logits: p[3], targets: tp.baseAddress!, rows: rows,
+                                                     vocab: v)
                         mean = crossEntropyMean(losses: p[0], targets: tp.baseAddress!, rows: rows)
                     }
                 }
@@ -40,7 +42,9 @@ final class CrossEntropyKernelTests: XCTestCase {
     func testAllRowsIgnoredGiveZeroMean() {
         let t: [Int32] = [-1, -1, -1], losses: [Float] = [5, 6, 7]
         let m = t.withUnsafeBufferPointer { tp in
-            losses.withUnsafeBufferPointer { crossEntropyMean(losses: $0.baseAddress!, targets: tp.baseAddress!, rows: 3) }
+            losses.withUnsafeBufferPointer {
+                crossEntropyMean(losses: $0.baseAddress!, targets: tp.baseAddress!, rows: 3)
+            }
         }
         XCTAssertEqual(m.mean, 0)
         XCTAssertEqual(m.count, 0)
@@ -51,8 +55,10 @@ final class CrossEntropyKernelTests: XCTestCase {
         let t: [Int32] = [2, 4, 0]  // with ignoreIndex 4, row 1 is skipped
         let r = withBuffers([[0, 0, 0], [0, 0, 0], [0, 0, 0], x]) { p in
             t.withUnsafeBufferPointer { tp in
-                crossEntropyForward(losses: p[0], lse: p[1], logits: p[3], targets: tp.baseAddress!, rows: 3, vocab: v, ignoreIndex: 4)
-                crossEntropyForwardReference(losses: p[2], logits: p[3], targets: tp.baseAddress!, rows: 3, vocab: v, ignoreIndex: 4)
+                crossEntropyForward(losses: p[0], lse: p[1], logits: p[3], targets: tp.baseAddress!, rows: 3, vocab: v,
+                                    ignoreIndex: 4)
+                crossEntropyForwardReference(losses: p[2], logits: p[3], targets: tp.baseAddress!, rows: 3, vocab: v,
+                                             ignoreIndex: 4)
             }
         }
         assertClose(r[0], r[2], rtol: 1e-5, atol: 1e-6, "losses")
@@ -70,7 +76,8 @@ final class CrossEntropyKernelTests: XCTestCase {
             let scale: Float = 0.37
             let r = withBuffers([d0, d0, x, stats, stats]) { p in
                 t.withUnsafeBufferPointer { tp in
-                    crossEntropyForward(losses: p[3], lse: p[4], logits: p[2], targets: tp.baseAddress!, rows: rows, vocab: v)
+                    crossEntropyForward(losses: p[3], lse: p[4], logits: p[2], targets: tp.baseAddress!, rows: rows,
+                                        vocab: v)
                     crossEntropyBackward(dlogits: p[0], logits: p[2], lse: p[4], targets: tp.baseAddress!, scale: scale,
                                          rows: rows, vocab: v)
                     crossEntropyBackwardReference(dlogits: p[1], logits: p[2], targets: tp.baseAddress!, scale: scale,
@@ -79,7 +86,8 @@ final class CrossEntropyKernelTests: XCTestCase {
             }
             assertClose(r[0], r[1], rtol: 1e-5, atol: 1e-7, "dlogits (\(rows), \(v))")
             for i in 0..<rows where t[i] == -1 {
-                assertBitwiseEqual(Array(r[0][(i * v)..<((i + 1) * v)]), Array(d0[(i * v)..<((i + 1) * v)]), "ignored row \(i)")
+                assertBitwiseEqual(Array(r[0][(i * v)..<((i + 1) * v)]), Array(d0[(i * v)..<((i + 1) * v)]),
+                                   "ignored row \(i)")
             }
         }
     }
@@ -91,8 +99,10 @@ final class CrossEntropyKernelTests: XCTestCase {
         let runs = withThreadCounts([1, 2, 3]) { _ in
             withBuffers([stats, stats, x, [Float](repeating: 0, count: n)]) { p in
                 t.withUnsafeBufferPointer { tp in
-                    crossEntropyForward(losses: p[0], lse: p[1], logits: p[2], targets: tp.baseAddress!, rows: rows, vocab: v)
-                    crossEntropyBackward(dlogits: p[3], logits: p[2], lse: p[1], targets: tp.baseAddress!, scale: 1.0 / 64,
+                    crossEntropyForward(losses: p[0], lse: p[1], logits: p[2], targets: tp.baseAddress!, rows: rows,
+                                        vocab: v)
+                    crossEntropyBackward(dlogits: p[3], logits: p[2], lse: p[1], targets: tp.baseAddress!,
+                                         scale: 1.0 / 64,
                                          rows: rows, vocab: v)
                 }
             }

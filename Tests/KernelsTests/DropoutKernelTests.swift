@@ -15,7 +15,9 @@ final class DropoutKernelTests: XCTestCase {
     func run(_ x: [Float], p: Float, seed: UInt64) -> (out: [Float], mask: [UInt64]) {
         var mask = [UInt64](repeating: 0, count: dropoutMaskWords(count: x.count))
         let out = withBuffers([x]) { ptr in
-            mask.withUnsafeMutableBufferPointer { dropoutForward(ptr[0], mask: $0.baseAddress!, ptr[0], count: x.count, p: p, seed: seed) }
+            mask.withUnsafeMutableBufferPointer {
+                dropoutForward(ptr[0], mask: $0.baseAddress!, ptr[0], count: x.count, p: p, seed: seed)
+            }
         }[0]
         return (out, mask)
     }

@@ -15,10 +15,13 @@ final class EmbeddingKernelTests: XCTestCase {
             let table = randomFloats(v * c, seed: UInt64(v))
             let id = ids(n, vocab: v, seed: UInt64(n))
             let out = withBuffers([[Float](repeating: 0, count: n * c), table]) { p in
-                id.withUnsafeBufferPointer { embeddingForward(p[0], ids: $0.baseAddress!, table: p[1], count: n, channels: c) }
+                id.withUnsafeBufferPointer {
+                    embeddingForward(p[0], ids: $0.baseAddress!, table: p[1], count: n, channels: c)
+                }
             }[0]
             for i in 0..<n {
-                XCTAssertEqual(Array(out[(i * c)..<((i + 1) * c)]), Array(table[(Int(id[i]) * c)..<((Int(id[i]) + 1) * c)]),
+                XCTAssertEqual(Array(out[(i * c)..<((i + 1) * c)]),
+                               Array(table[(Int(id[i]) * c)..<((Int(id[i]) + 1) * c)]),
                                "row \(i) of (\(n), \(v), \(c))")
             }
         }
@@ -30,12 +33,15 @@ final class EmbeddingKernelTests: XCTestCase {
             let d0 = randomFloats(v * c, seed: UInt64(v))
             let id = ids(n, vocab: v, seed: UInt64(n + v))
             let want = withBuffers([d0, dout]) { p in
-                id.withUnsafeBufferPointer { embeddingBackwardReference(dtable: p[0], dout: p[1], ids: $0.baseAddress!, count: n, channels: c) }
+                id.withUnsafeBufferPointer {
+                    embeddingBackwardReference(dtable: p[0], dout: p[1], ids: $0.baseAddress!, count: n, channels: c)
+                }
             }[0]
             let runs = withThreadCounts([1, 2, 3]) { _ in
                 withBuffers([d0, dout]) { p in
                     id.withUnsafeBufferPointer {
-                        embeddingBackward(dtable: p[0], dout: p[1], ids: $0.baseAddress!, count: n, vocab: v, channels: c)
+                        embeddingBackward(dtable: p[0], dout: p[1], ids: $0.baseAddress!, count: n, vocab: v,
+                                          channels: c)
                     }
                 }[0]
             }

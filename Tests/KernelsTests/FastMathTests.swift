@@ -44,7 +44,8 @@ final class FastMathTests: XCTestCase {
         XCTAssert(fastExp(Float.nan).isNaN)
         XCTAssert(fastExp(Float.greatestFiniteMagnitude.nextDown) == .infinity)
         let big = fastExp(Float(88.72))
-        XCTAssert(big.isFinite && abs(Double(big) / Foundation.exp(Double(Float(88.72))) - 1) < 2e-7, "exp(88.72) = \(big)")
+        XCTAssert(big.isFinite && abs(Double(big) / Foundation.exp(Double(Float(88.72))) - 1) < 2e-7,
+                  "exp(88.72) = \(big)")
     }
 
     func testTanhRelativeError() {

@@ -49,15 +49,20 @@ final class GemmPairTests: XCTestCase {
     private func checkPairs(threshold: Int) {
         // dx- and dW-shaped products of a linear layer's backward, plus shapes that split by columns.
         let shapes: [(Case, Case)] = [
-            (Case(ta: false, tb: false, m: 96, n: 40, k: 24, beta: 0), Case(ta: true, tb: false, m: 24, n: 40, k: 96, beta: 1)),
-            (Case(ta: false, tb: true, m: 17, n: 70, k: 9, beta: 1), Case(ta: true, tb: true, m: 50, n: 33, k: 13, beta: 0)),
-            (Case(ta: true, tb: false, m: 5, n: 3, k: 4, beta: 1), Case(ta: false, tb: false, m: 64, n: 64, k: 8, beta: 0)),
+            (Case(ta: false, tb: false, m: 96, n: 40, k: 24, beta: 0),
+             Case(ta: true, tb: false, m: 24, n: 40, k: 96, beta: 1)),
+            (Case(ta: false, tb: true, m: 17, n: 70, k: 9, beta: 1),
+             Case(ta: true, tb: true, m: 50, n: 33, k: 13, beta: 0)),
+            (Case(ta: true, tb: false, m: 5, n: 3, k: 4, beta: 1),
+             Case(ta: false, tb: false, m: 64, n: 64, k: 8, beta: 0)),
         ]
         for (first, second) in shapes {
             for threads in [1, 2, 3, 4] {
                 let r = run(first, second, threads: threads)
-                assertClose(r.paired[0], r.alone[0], rtol: 1e-5, atol: 1e-5, "first \(first) on \(threads) threads, threshold \(threshold)")
-                assertClose(r.paired[1], r.alone[1], rtol: 1e-5, atol: 1e-5, "second \(second) on \(threads) threads, threshold \(threshold)")
+                assertClose(r.paired[0], r.alone[0], rtol: 1e-5, atol: 1e-5,
+                            "first \(first) on \(threads) threads, threshold \(threshold)")
+                assertClose(r.paired[1], r.alone[1], rtol: 1e-5, atol: 1e-5,
+                            "second \(second) on \(threads) threads, threshold \(threshold)")
             }
         }
     }

@@ -19,7 +19,8 @@ final class GemmSingleRowTests: XCTestCase {
         for (n, k) in [(1, 1), (7, 5), (384, 128), (65, 300)] {
             for ta in [false, true] {
                 for tb in [false, true] {
-                    for (beta, c0) in [(Float(0.25), randomFloats(n, seed: 3)), (0, [Float](repeating: .nan, count: n))] {
+                    for (beta, c0) in [(Float(0.25), randomFloats(n, seed: 3)),
+                                       (0, [Float](repeating: .nan, count: n))] {
                         let a = randomFloats(ta ? k * stride : k, seed: 1), b = randomFloats(k * n, seed: 2)
                         let x = ta ? (0..<k).map { a[$0 * stride + 1] } : a
                         let expected = reference(tb, n: n, k: k, alpha: 0.5, x: x, b: b, beta: beta,

@@ -32,7 +32,8 @@ final class GemmSplitTests: XCTestCase {
         for (m, n, k) in [(70, 33, 19), (21, 90, 17), (5, 3, 4), (130, 130, 8)] {
             for ta in [false, true] {
                 for tb in [false, true] {
-                    let a = randomFloats(m * k, seed: 1), b = randomFloats(k * n, seed: 2), c0 = randomFloats(m * n, seed: 3)
+                    let a = randomFloats(m * k, seed: 1), b = randomFloats(k * n, seed: 2)
+                    let c0 = randomFloats(m * n, seed: 3)
                     let expected = reference(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, beta: 0.25, c: c0)
                     let results = withThreadCounts([1, 2, 3]) { _ -> [Float] in
                         withBuffers([a, b, c0]) { p in

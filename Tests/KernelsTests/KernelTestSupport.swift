@@ -19,7 +19,8 @@ func assertClose(_ actual: [Float], _ expected: [Float], rtol: Double, atol: Dou
 }
 
 /// Bitwise equality of two float arrays, naming the first differing element.
-func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ name: String, file: StaticString = #filePath,
+                        line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(name): element counts differ", file: file, line: line)
     if let i = zip(a, b).enumerated().first(where: { $0.element.0.bitPattern != $0.element.1.bitPattern })?.offset {
         XCTFail("\(name): element \(i) differs bitwise: \(a[i]) vs \(b[i])", file: file, line: line)

@@ -46,7 +46,8 @@ final class LayerNormKernelTests: XCTestCase {
                                       dout: p[8], inp: p[6], weight: hasW ? p[7] : nil, mean: p[9], rstd: p[10],
                                       rows: rows, channels: c)
                     layerNormBackwardReference(dinp: p[3], dweight: hasW ? p[4] : nil, dbias: hasB ? p[5] : nil,
-                                               dout: p[8], inp: p[6], weight: hasW ? p[7] : nil, rows: rows, channels: c)
+                                               dout: p[8], inp: p[6], weight: hasW ? p[7] : nil, rows: rows,
+                                               channels: c)
                 }
                 let tag = "(\(rows), \(c)) weight \(hasW) bias \(hasB)"
                 assertClose(r[0], r[3], rtol: 1e-4, atol: 2e-5, "layerNorm dinp \(tag)")

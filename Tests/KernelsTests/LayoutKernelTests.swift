@@ -64,12 +64,14 @@ final class LayoutKernelTests: XCTestCase {
     }
 
     func testGatherAndScatterAddRows() {
-        for (N, cols, index) in [(1, 1, [0, 0]), (6, 4, [4, 1, 4, 0]), (50, 300, Array(stride(from: 49, through: 0, by: -3)) + [7, 7, 7])] {
+        for (N, cols, index) in [(1, 1, [0, 0]), (6, 4, [4, 1, 4, 0]),
+                                 (50, 300, Array(stride(from: 49, through: 0, by: -3)) + [7, 7, 7])] {
             let x = random(N * cols, seed: UInt64(N * cols))
             var out = [Float](repeating: .nan, count: index.count * cols)
             gatherRowsForward(&out, x, index: index, count: index.count, cols: cols)
             for (i, r) in index.enumerated() {
-                XCTAssertEqual(Array(out[(i * cols)..<((i + 1) * cols)]), Array(x[(r * cols)..<((r + 1) * cols)]), "row \(i)")
+                XCTAssertEqual(Array(out[(i * cols)..<((i + 1) * cols)]), Array(x[(r * cols)..<((r + 1) * cols)]),
+                               "row \(i)")
             }
             // Scatter-add with repeated rows, in Double for the expected value.
             let g = random(index.count * cols, seed: 99)

@@ -71,7 +71,8 @@ final class SoftmaxKernelTests: XCTestCase {
                 b.withUnsafeBufferPointer { pb in
                     XCTAssertEqual(rowMax(pa.baseAddress!, count: n), a.max()!)
                     let dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                    XCTAssertEqual(Double(rowDot(pa.baseAddress!, pb.baseAddress!, count: n)), dot, accuracy: 1e-5 * Double(n))
+                    XCTAssertEqual(Double(rowDot(pa.baseAddress!, pb.baseAddress!, count: n)), dot,
+                                   accuracy: 1e-5 * Double(n))
                     let m = a.max()!
                     let s = a.reduce(0.0) { $0 + exp(Double($1 - m)) }
                     XCTAssertEqual(Double(expShiftSum(nil, pa.baseAddress!, count: n, shift: m)), s, accuracy: 1e-6 * s)

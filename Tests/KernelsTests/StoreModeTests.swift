@@ -19,7 +19,9 @@ final class StoreModeTests: XCTestCase {
         let x = randomFloats(n, seed: 1), dy = randomFloats(n, seed: 2)
         let derivative = withBuffers([x, x, x]) { p in geluForward(p[1], derivative: p[2], p[0], count: n) }[2]
         check("geluBackward", count: n) { d, acc in
-            _ = withBuffers([derivative, dy]) { p in geluBackward(d, derivative: p[0], p[1], count: n, accumulate: acc) }
+            _ = withBuffers([derivative, dy]) { p in
+                geluBackward(d, derivative: p[0], p[1], count: n, accumulate: acc)
+            }
         }
     }
 
@@ -28,11 +30,15 @@ final class StoreModeTests: XCTestCase {
         let x = randomFloats(n, seed: 3), dy = randomFloats(n, seed: 4)
         var mask = [UInt64](repeating: 0, count: dropoutMaskWords(count: n))
         _ = withBuffers([x, [Float](repeating: 0, count: n)]) { p in
-            mask.withUnsafeMutableBufferPointer { dropoutForward(p[1], mask: $0.baseAddress!, p[0], count: n, p: 0.3, seed: 9) }
+            mask.withUnsafeMutableBufferPointer {
+                dropoutForward(p[1], mask: $0.baseAddress!, p[0], count: n, p: 0.3, seed: 9)
+            }
         }
         check("dropoutBackward", count: n) { d, acc in
             _ = withBuffers([dy]) { p in
-                mask.withUnsafeBufferPointer { dropoutBackward(d, p[0], mask: $0.baseAddress!, count: n, p: 0.3, accumulate: acc) }
+                mask.withUnsafeBufferPointer {
+                    dropoutBackward(d, p[0], mask: $0.baseAddress!, count: n, p: 0.3, accumulate: acc)
+                }
             }
         }
     }
@@ -43,7 +49,8 @@ final class StoreModeTests: XCTestCase {
         let targets: [Int32] = [3, -1, 36, 0, 17]
         var lse = [Float](repeating: 0, count: rows), losses = lse
         logits.withUnsafeBufferPointer { l in
-            crossEntropyForward(losses: &losses, lse: &lse, logits: l.baseAddress!, targets: targets, rows: rows, vocab: v)
+            crossEntropyForward(losses: &losses, lse: &lse, logits: l.baseAddress!, targets: targets, rows: rows,
+                                vocab: v)
         }
         check("crossEntropyBackward", count: rows * v) { d, acc in
             logits.withUnsafeBufferPointer { l in

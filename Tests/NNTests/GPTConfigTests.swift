@@ -20,7 +20,8 @@ final class GPTConfigTests: XCTestCase {
         let c = try decode("{}")
         XCTAssertEqual(c, GPTConfig(vocabSize: 50304, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768,
                                     dropout: 0, bias: true))
-        let partial = try decode(#"{"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "bias": false, "dropout": 0.2}"#)
+        let partial = try decode(
+            #"{"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "bias": false, "dropout": 0.2}"#)
         XCTAssertEqual(partial, GPTConfig(vocabSize: 50304, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128,
                                           dropout: 0.2, bias: false))
         XCTAssertEqual(partial.headSize, 32)

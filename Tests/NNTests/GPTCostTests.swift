@@ -100,11 +100,13 @@ final class GPTCostTests: XCTestCase {
     /// Every saved tensor of the tiny model is at least 4,096 floats and an exact pool size class
     /// (a power of two, or 3·2^16 for qkv), so the pool sees exactly the formula's floats.
     func testActivationCountEqualsWhatTheTapeHolds() {
-        XCTAssertEqual(heldBytesAfterForward(Self.tiny, batch: 64), 4 * GPT.savedActivations(Self.tiny, batch: 64, time: 64).floats)
+        XCTAssertEqual(heldBytesAfterForward(Self.tiny, batch: 64),
+                       4 * GPT.savedActivations(Self.tiny, batch: 64, time: 64).floats)
         var dropping = Self.tiny
         dropping.dropout = 0.1
         // Dropout masks are Swift arrays, outside the pool.
-        XCTAssertEqual(heldBytesAfterForward(dropping, batch: 64), 4 * GPT.savedActivations(dropping, batch: 64, time: 64).floats)
+        XCTAssertEqual(heldBytesAfterForward(dropping, batch: 64),
+                       4 * GPT.savedActivations(dropping, batch: 64, time: 64).floats)
     }
 
     /// The CPU recipe's shape: per-row statistics (768 floats) are below the pool's 4,096-float

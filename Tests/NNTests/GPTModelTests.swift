@@ -56,7 +56,8 @@ final class GPTModelTests: XCTestCase {
         XCTAssertFalse(model.parameters.contains { $0.name.hasSuffix(".bias") })
         XCTAssertEqual(model.parameters.count, 2 + 2 * 6 + 1)
         // 17·32 + 8·32 + 2·(32 + 96·32 + 32·32 + 32 + 128·32 + 32·128) + 32
-        XCTAssertEqual(model.parameterCount, 17 * 32 + 8 * 32 + 2 * (32 + 96 * 32 + 32 * 32 + 32 + 128 * 32 + 32 * 128) + 32)
+        XCTAssertEqual(model.parameterCount,
+                       17 * 32 + 8 * 32 + 2 * (32 + 96 * 32 + 32 * 32 + 32 + 128 * 32 + 32 * 128) + 32)
         XCTAssertNil(model.blocks[0].ln1.bias)
         XCTAssertNil(model.blocks[0].attn.cAttn.bias)
     }
@@ -77,7 +78,8 @@ final class GPTModelTests: XCTestCase {
         // Gradients land in the arena; zeroGrad clears all of it and restores a dropped grad view.
         var rng = RandomGenerator(seed: 0)
         let ids: [Int32] = [1, 2, 3, 4, 5, 6, 7, 8]
-        model.loss(ids, targets: ids.map { ($0 + 1) % 17 }, batch: 1, time: 8, training: false, rng: &rng).loss.backward()
+        model.loss(ids, targets: ids.map { ($0 + 1) % 17 }, batch: 1, time: 8, training: false,
+                   rng: &rng).loss.backward()
         XCTAssertGreaterThan((0..<grads.count).reduce(0) { $0 + abs(grads[$1]) }, 0)
         model.parameters[3].tensor.grad = nil
         model.zeroGrad()

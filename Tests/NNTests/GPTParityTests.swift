@@ -26,12 +26,15 @@ final class GPTParityTests: XCTestCase {
         let configJSON = try JSONSerialization.data(withJSONObject: f["config"]!)
         let config = try JSONDecoder().decode(GPTConfig.self, from: configJSON)
         func named(_ key: String) -> [(name: String, shape: [Int], data: [Float])] {
-            (f[key] as! [[String: Any]]).map { ($0["name"] as! String, Fixtures.ints($0["shape"]), Fixtures.floats($0["data"])) }
+            (f[key] as! [[String: Any]]).map {
+                ($0["name"] as! String, Fixtures.ints($0["shape"]), Fixtures.floats($0["data"]))
+            }
         }
         let idxRows = f["idx"] as! [[Any]]
         let logits = f["logits"] as! [String: Any]
         return Reference(config: config, params: named("params"),
-                         idx: Fixtures.ints(f["idx"]).map(Int32.init), targets: Fixtures.ints(f["targets"]).map(Int32.init),
+                         idx: Fixtures.ints(f["idx"]).map(Int32.init),
+                         targets: Fixtures.ints(f["targets"]).map(Int32.init),
                          batch: idxRows.count, time: idxRows[0].count,
                          logits: Fixtures.floats(logits["data"]), logitsShape: Fixtures.ints(logits["shape"]),
                          loss: Fixtures.floats(f["loss"]).first!, grads: named("grads"))
@@ -40,7 +43,8 @@ final class GPTParityTests: XCTestCase {
     /// A model holding the fixture's weights, loaded by name.
     static func referenceModel(_ ref: Reference, trainable: Bool = true) -> GPT {
         let model = GPT(config: ref.config, seed: nil, trainable: trainable)
-        precondition(model.parameters.map(\.name) == ref.params.map(\.name), "fixture parameter names differ from the model's")
+        precondition(model.parameters.map(\.name) == ref.params.map(\.name),
+                     "fixture parameter names differ from the model's")
         for (p, r) in zip(model.parameters, ref.params) {
             precondition(p.tensor.shape == r.shape, "\(p.name): fixture shape \(r.shape), model \(p.tensor.shape)")
             r.data.withUnsafeBufferPointer { p.tensor.data.update(from: $0.baseAddress!, count: r.data.count) }
@@ -50,7 +54,8 @@ final class GPTParityTests: XCTestCase {
 
     func testLogitsLossAndEveryGradientMatchPyTorch() throws {
         let ref = try Self.reference()
-        XCTAssertEqual(ref.config, GPTConfig(vocabSize: 17, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true))
+        XCTAssertEqual(ref.config,
+                       GPTConfig(vocabSize: 17, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true))
         XCTAssertEqual(ref.params.map(\.name), ref.grads.map(\.name))
         let model = Self.referenceModel(ref)
         model.zeroGrad()
@@ -113,7 +118,8 @@ final class GPTParityTests: XCTestCase {
         XCTAssert(r1.ok, r1.message)
         XCTAssert(r2.ok, r2.message)
         // Without segments the second sequence sees the first, so its logits change.
-        let unpacked = withoutGrad { model.forward(first + second, batch: 1, time: 8, training: false, rng: &rng) }.array
+        let unpacked = withoutGrad { model.forward(first + second, batch: 1, time: 8, training: false,
+                                                   rng: &rng) }.array
         XCTAssertNotEqual(Array(unpacked[(3 * v)...]), alone2)
     }
 

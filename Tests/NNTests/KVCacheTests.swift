@@ -23,7 +23,8 @@ final class KVCacheTests: XCTestCase {
 
     static func fullLogits(_ model: GPT, _ ids: [Int32], batch: Int) -> [Float] {
         var rng = RandomGenerator(seed: 0)
-        return withoutGrad { model.forward(ids, batch: batch, time: ids.count / batch, training: false, rng: &rng) }.array
+        return withoutGrad { model.forward(ids, batch: batch, time: ids.count / batch, training: false,
+                                           rng: &rng) }.array
     }
 
     func testDecodeKernelMatchesReference() {
@@ -31,10 +32,13 @@ final class KVCacheTests: XCTestCase {
         let B = 2, NH = 3, hs = 12, C = NH * hs, capacity = 9, past = 4, n = 3
         let qkv = Tensor.normal([B, n, 3 * C], rng: &rng)
         let k = Tensor.normal([B, NH, capacity, hs], rng: &rng), v = Tensor.normal([B, NH, capacity, hs], rng: &rng)
-        kvCacheAppend(kCache: k.data, vCache: v.data, qkv: qkv.data, B: B, n: n, past: past, capacity: capacity, NH: NH, hs: hs)
+        kvCacheAppend(kCache: k.data, vCache: v.data, qkv: qkv.data, B: B, n: n, past: past, capacity: capacity, NH: NH,
+                      hs: hs)
         // The new keys and values sit at positions past..<past+n of each (b, h).
-        XCTAssertEqual(k.data[((1 * NH + 2) * capacity + past + 1) * hs + 5], qkv.data[(1 * n + 1) * 3 * C + C + 2 * hs + 5])
-        XCTAssertEqual(v.data[((0 * NH + 1) * capacity + past + 2) * hs + 0], qkv.data[(0 * n + 2) * 3 * C + 2 * C + 1 * hs])
+        XCTAssertEqual(k.data[((1 * NH + 2) * capacity + past + 1) * hs + 5],
+                       qkv.data[(1 * n + 1) * 3 * C + C + 2 * hs + 5])
+        XCTAssertEqual(v.data[((0 * NH + 1) * capacity + past + 2) * hs + 0],
+                       qkv.data[(0 * n + 2) * 3 * C + 2 * C + 1 * hs])
         let out = Tensor(zeros: [B, n, C]), expected = Tensor(zeros: [B, n, C])
         attentionDecodeForward(out.data, qkv: qkv.data, kCache: k.data, vCache: v.data, B: B, n: n, past: past,
                                capacity: capacity, NH: NH, hs: hs, scale: 0.7)
@@ -70,7 +74,8 @@ final class KVCacheTests: XCTestCase {
             XCTAssertEqual(logits.shape, [B, n, V])
             var expected: [Float] = []
             for b in 0..<B { expected += full[((b * T + t) * V)..<((b * T + t + n) * V)] }
-            let r = compareClose(logits.array, expected, rtol: 0, atol: 1e-5, name: "logits at positions \(t)..<\(t + n)")
+            let r = compareClose(logits.array, expected, rtol: 0, atol: 1e-5,
+                                 name: "logits at positions \(t)..<\(t + n)")
             XCTAssert(r.ok, r.message)
             t += n
             XCTAssertEqual(cache.length, t)
@@ -80,7 +85,8 @@ final class KVCacheTests: XCTestCase {
 
         // After a reset the cache starts over at position 0.
         cache.reset()
-        let again = model.forwardIncremental(ids.enumerated().filter { $0.offset % T < 4 }.map(\.element), cache: &cache)
+        let again = model.forwardIncremental(ids.enumerated().filter { $0.offset % T < 4 }.map(\.element),
+                                             cache: &cache)
         var expected: [Float] = []
         for b in 0..<B { expected += full[((b * T) * V)..<((b * T + 4) * V)] }
         let r = compareClose(again.array, expected, rtol: 0, atol: 1e-5, name: "after reset")
@@ -115,7 +121,8 @@ final class KVCacheTests: XCTestCase {
             }
             XCTAssertEqual(tokens.count, 30)
             XCTAssertEqual(streamed, tokens)
-            XCTAssertEqual(tokens, Self.referenceGreedy(model, prompt: prompt, count: 30, keep: keep), "keepOnCrop \(keep)")
+            XCTAssertEqual(tokens, Self.referenceGreedy(model, prompt: prompt, count: 30, keep: keep),
+                           "keepOnCrop \(keep)")
             XCTAssertGreaterThan(Set(tokens).count, 1, "a degenerate model would make this test vacuous")
         }
         // A prompt longer than the block is cropped to its last blockSize tokens.
@@ -138,7 +145,9 @@ final class KVCacheTests: XCTestCase {
         XCTAssertNotEqual(try run(seed: 8), a)
         var n = 0
         var sampler = Sampler(options: options, seed: 7)
-        let stopped = try model.generate(prompt: [1, 2], maxNewTokens: 40, sampler: &sampler) { _ in n += 1; return n < 5 }
+        let stopped = try model.generate(prompt: [1, 2], maxNewTokens: 40, sampler: &sampler) { _ in
+            n += 1; return n < 5
+        }
         XCTAssertEqual(stopped, Array(a.prefix(5)))
         var none = Sampler(options: options, seed: 7)
         XCTAssertEqual(try model.generate(prompt: [1], maxNewTokens: 0, sampler: &none), [])

@@ -90,8 +90,10 @@ final class SamplerTests: XCTestCase {
             do { try o.validate(); return nil } catch { return "\(error)" }
         }
         XCTAssertNil(message(SamplingOptions(temperature: 0, topK: 1, topP: 1)))
-        XCTAssertEqual(message(SamplingOptions(temperature: -0.5)), "temperature must be a finite number >= 0, got -0.5")
-        XCTAssertEqual(message(SamplingOptions(temperature: .infinity)), "temperature must be a finite number >= 0, got inf")
+        XCTAssertEqual(message(SamplingOptions(temperature: -0.5)),
+                       "temperature must be a finite number >= 0, got -0.5")
+        XCTAssertEqual(message(SamplingOptions(temperature: .infinity)),
+                       "temperature must be a finite number >= 0, got inf")
         XCTAssertEqual(message(SamplingOptions(topK: 0)), "top-k must be at least 1, got 0")
         XCTAssertEqual(message(SamplingOptions(topP: 0)), "top-p must be in (0, 1], got 0.0")
         XCTAssertEqual(message(SamplingOptions(topP: 1.5)), "top-p must be in (0, 1], got 1.5")

@@ -44,7 +44,8 @@ final class AdamWTests: XCTestCase {
                 XCTAssertEqual(opt.stepCount, s + 1)
                 for p in params {
                     let expected = Fixtures.floats(after[s][p.name])
-                    let r = compareClose(p.tensor.array, expected, rtol: 0, atol: 1e-6, name: "\(label) step \(s + 1) \(p.name)")
+                    let r = compareClose(p.tensor.array, expected, rtol: 0, atol: 1e-6,
+                                         name: "\(label) step \(s + 1) \(p.name)")
                     XCTAssert(r.ok, r.message)
                     for (a, e) in zip(p.tensor.array, expected) { worst = max(worst, Double(abs(a - e))) }
                 }
@@ -57,7 +58,8 @@ final class AdamWTests: XCTestCase {
     /// beta1 < 0.5, which takes the other branch of torch's lerp) and many steps.
     func testKernelMatchesReference() {
         let settings: [(lr: Double, b1: Double, b2: Double, eps: Double, wd: Double)] = [
-            (1e-3, 0.9, 0.999, 1e-8, 0.01), (1e-2, 0.9, 0.95, 1e-8, 0.1), (3e-3, 0.3, 0.99, 1e-6, 0), (0.1, 0, 0.5, 1e-3, 0.5),
+            (1e-3, 0.9, 0.999, 1e-8,
+             0.01), (1e-2, 0.9, 0.95, 1e-8, 0.1), (3e-3, 0.3, 0.99, 1e-6, 0), (0.1, 0, 0.5, 1e-3, 0.5),
         ]
         let n = 1000
         for (k, h) in settings.enumerated() {
@@ -72,7 +74,8 @@ final class AdamWTests: XCTestCase {
                 adamWUpdateReference(pRef.data, mRef.data, vRef.data, g.data, count: n, lr: h.lr, beta1: h.b1,
                                      beta2: h.b2, eps: h.eps, weightDecay: h.wd, step: step)
                 for (name, a, e) in [("param", p, pRef), ("exp_avg", m, mRef), ("exp_avg_sq", v, vRef)] {
-                    let r = compareClose(a.array, e.array, rtol: 1e-5, atol: 1e-7, name: "setting \(k) step \(step) \(name)")
+                    let r = compareClose(a.array, e.array, rtol: 1e-5, atol: 1e-7,
+                                         name: "setting \(k) step \(step) \(name)")
                     XCTAssert(r.ok, r.message)
                 }
                 // Keep the two trajectories from drifting apart through accumulated rounding.
@@ -126,7 +129,8 @@ final class AdamWTests: XCTestCase {
                 } else {
                     for i in sizes.indices {
                         adamWUpdate(p[i].data, m[i].data, v[i].data, grads[i].data, count: sizes[i], lr: 1e-3,
-                                    beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: decays[i], step: step, gradScale: 0.5)
+                                    beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: decays[i], step: step,
+                                    gradScale: 0.5)
                     }
                 }
             }
@@ -225,7 +229,8 @@ final class AdamWTests: XCTestCase {
     func testStateExportImportResumesBitwise() throws {
         func makeParams() -> [NamedParameter] {
             var rng = RandomGenerator(seed: 99)
-            return [NamedParameter(name: "w", tensor: Tensor.normal([4, 3], rng: &rng, requiresGrad: true), decays: true),
+            return [NamedParameter(name: "w", tensor: Tensor.normal([4, 3], rng: &rng, requiresGrad: true),
+                                   decays: true),
                     NamedParameter(name: "b", tensor: Tensor.normal([3], rng: &rng, requiresGrad: true), decays: false)]
         }
         func grads(_ step: Int, _ params: [NamedParameter]) {
@@ -263,13 +268,15 @@ final class AdamWTests: XCTestCase {
         }
         XCTAssertEqual(message { try opt.loadState(step: 1, tensors: ["w.exp_avg": Tensor.ones([2, 3])]) },
                        "optimizer state: missing tensor \"w.exp_avg_sq\"")
-        XCTAssertEqual(message { try opt.loadState(step: 1, tensors: ["w.exp_avg": Tensor.ones([3, 2]), "w.exp_avg_sq": Tensor.ones([2, 3])]) },
+        let transposed = ["w.exp_avg": Tensor.ones([3, 2]), "w.exp_avg_sq": Tensor.ones([2, 3])]
+        XCTAssertEqual(message { try opt.loadState(step: 1, tensors: transposed) },
                        "optimizer state: tensor \"w.exp_avg\" has shape [3, 2], expected [2, 3]")
         var extra = good
         extra["v.exp_avg"] = Tensor.ones([1])
         XCTAssertEqual(message { try opt.loadState(step: 1, tensors: extra) },
                        "optimizer state: unexpected tensor \"v.exp_avg\" (no parameter of that name)")
-        XCTAssertEqual(message { try opt.loadState(step: -1, tensors: good) }, "optimizer state: step must be >= 0, got -1")
+        XCTAssertEqual(message { try opt.loadState(step: -1, tensors: good) },
+                       "optimizer state: step must be >= 0, got -1")
         XCTAssertEqual(opt.stepCount, 0)
         XCTAssertEqual(opt.expAvg[0].array, [Float](repeating: 0, count: 6))
         XCTAssertEqual(message { try opt.loadState(step: 4, tensors: good) }, "no error")

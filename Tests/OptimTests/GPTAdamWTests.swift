@@ -14,7 +14,8 @@ final class GPTAdamWTests: XCTestCase {
 
     func testThreeStepsMatchTorchLosses() throws {
         let f = try Fixtures.load("gpt_tiny.json")
-        let config = try JSONDecoder().decode(GPTConfig.self, from: JSONSerialization.data(withJSONObject: f["config"]!))
+        let config = try JSONDecoder().decode(GPTConfig.self,
+                                              from: JSONSerialization.data(withJSONObject: f["config"]!))
         let model = GPT(config: config, seed: nil)
         let params = try XCTUnwrap(f["params"] as? [[String: Any]])
         XCTAssertEqual(model.parameters.map(\.name), params.map { $0["name"] as! String })
@@ -45,7 +46,9 @@ final class GPTAdamWTests: XCTestCase {
             loss.backward()
             opt.step()
         }
-        let final = withoutGrad { model.loss(idx, targets: targets, batch: batch, time: time, training: false, rng: &rng).loss }
+        let final = withoutGrad {
+            model.loss(idx, targets: targets, batch: batch, time: time, training: false, rng: &rng).loss
+        }
         losses.append(Double(final.item))
         Tape.current.reset()
 

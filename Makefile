@@ -11,9 +11,9 @@ BIN := .build/release/tinygpt
 .PHONY: deps build test bench bench-compare demo data clean
 
 deps:
-	@if ! pkg-config --exists openblas; then \
-		echo "installing libopenblas-dev"; \
-		apt-get update && apt-get install -y libopenblas-dev; \
+	@if ! pkg-config --exists openblas || ! pkg-config --exists ompi-c || ! command -v mpirun >/dev/null; then \
+		echo "installing libopenblas-dev, libopenmpi-dev, openmpi-bin"; \
+		apt-get update && apt-get install -y libopenblas-dev libopenmpi-dev openmpi-bin; \
 	fi
 
 build: deps

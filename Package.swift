@@ -19,7 +19,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "Collective", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Autograd", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Optim", dependencies: ["NN", "Autograd", "Kernels"], swiftSettings: fast),
@@ -27,7 +29,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
         .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
-        .target(name: "Train", dependencies: ["Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
+        .target(name: "Train", dependencies: ["Collective", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
                                               "Kernels"], swiftSettings: fast),
         .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),
         .executableTarget(name: "tinygpt", dependencies: [

@@ -278,6 +278,7 @@ final class FixedBatchObjective: TrainingObjective {
     init(model: GPT, batches: [TokenBatch]) { self.model = model; self.batches = batches }
 
     var trainable: [NamedParameter] { model.parameters }
+    var gradientBuffers: [UnsafeMutableBufferPointer<Float>] { model.gradientBuffers }
     func zeroGrad() { model.zeroGrad() }
 
     func nextBatch(rng: inout RandomGenerator) -> TokenBatch {

@@ -66,7 +66,7 @@ public struct StepTimeEstimate: Sendable {
         return 1 + maxIters / evalInterval + (maxIters % evalInterval == 0 ? 0 : 1)
     }
 
-    /// Floats the non-GEMM kernels read plus write in one forward pass, per the op list of Block.swift:
+    /// Floats the non-GEMM kernels read plus write in one forward pass, per the op list of GPT.swift:
     /// embeddings (two lookups and their sum) 5C; per block: two LayerNorms 2C each, two residual sums
     /// 3C each, GELU 8C, bias fills 9C (with bias), dropouts 2C each (training, p > 0); ln_f 2C;
     /// cross-entropy 2V. (Attention, softmax included, is timed on its own.)

@@ -36,6 +36,11 @@ public final class FinetuneTask: TrainingTask {
 
     public var labels: [String] { state.labels }
     public var checkpointParameters: [NamedParameter] { model.parameters + (head?.parameters ?? []) }
+    public var gradientBuffers: [UnsafeMutableBufferPointer<Float>] {
+        model.gradientBuffers + (head.map { h in
+            [UnsafeMutableBufferPointer(start: h.arena.gradients!.pointer, count: h.arena.gradients!.count)]
+        } ?? [])
+    }
     public var parameterCount: Int { model.parameterCount + (head?.arena.count ?? 0) }
 
     // MARK: Objective

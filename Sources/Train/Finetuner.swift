@@ -29,7 +29,7 @@ public final class Finetuner {
     public init(_ options: FinetuneOptions, events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         let config = options.config
         try config.validate()
-        if config.threads > 0 { Parallel.setThreadCount(config.threads) }
+        TrainingThreads.apply(configured: config.threads)
         let run = RunDirectory(options.runDirectory, keepLast: config.keepLast)
         let (task, resume) = try FinetuneSetup.makeTask(config, run: run, resume: options.resume)
         self.task = task

@@ -4,6 +4,7 @@
 import Foundation
 import Autograd
 import Checkpoint
+import Collective
 import Data
 import Kernels
 import NN
@@ -25,6 +26,7 @@ public final class PretrainTask: TrainingTask {
     // MARK: Objective
 
     public var trainable: [NamedParameter] { model.parameters }
+    public var gradientBuffers: [UnsafeMutableBufferPointer<Float>] { model.gradientBuffers }
     public var checkpointParameters: [NamedParameter] { model.parameters }
     public var warnings: [String] { [] }
 
@@ -45,20 +47,25 @@ public final class PretrainTask: TrainingTask {
                          resumedFrom: resumedFrom)
     }
 
-    /// Mean loss over eval_iters batches of each split, from the evaluation stream of (seed, step).
+    /// Mean loss over eval_iters batches of each split, from the evaluation stream of (seed, step). In a
+    /// data-parallel run every rank draws every batch and scores its share; the sums are reduced.
     public func evaluate(step: Int, dropoutRNG: RandomGenerator) -> EvalMetrics {
         var rng = RandomGenerator(seed: SeedOffset.evaluation(seed: config.seed, step: step))
+        let group = ProcessGroup.world
         func meanLoss(_ dataset: TokenShardDataset) -> Double {
             guard var sampler = try? BatchSampler(dataset: dataset, batchSize: config.batchSize,
                                                   blockSize: config.blockSize, mode: .random) else { return .nan }
-            var total = 0.0
+            var total = [0.0]
             withoutGrad {
                 var unusedDropout = dropoutRNG
-                for _ in 0..<config.evalIters {
-                    total += Double(loss(sampler.next(rng: &rng), training: false, rng: &unusedDropout).loss.item)
+                for i in 0..<config.evalIters {
+                    let batch = sampler.next(rng: &rng)
+                    guard i % group.size == group.rank else { continue }
+                    total[0] += Double(loss(batch, training: false, rng: &unusedDropout).loss.item)
                 }
             }
-            return total / Double(config.evalIters)
+            group.allReduceSum(&total)
+            return total[0] / Double(config.evalIters)
         }
         let trainLoss = meanLoss(trainSampler.dataset)
         let valLoss = meanLoss(valDataset)

@@ -29,7 +29,7 @@ public final class Pretrainer {
     /// Throws a one-line error for a bad dataset, an unwritable run directory or a mismatched checkpoint.
     public init(_ options: PretrainOptions, events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         var config = options.config
-        if config.threads > 0 { Parallel.setThreadCount(config.threads) }
+        TrainingThreads.apply(configured: config.threads)
 
         let dataDir = try DatasetDirectory(URL(fileURLWithPath: config.dataset))
         let tokenizer = try dataDir.loadTokenizer()

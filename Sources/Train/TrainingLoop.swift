@@ -1,9 +1,11 @@
 // The training loop every run goes through, pretraining and fine-tuning alike, in the order of
 // nanoGPT's train.py: evaluate and checkpoint on schedule → micro-steps → clip → optimiser step → log;
 // with Ctrl-C (a checkpoint, then stop), resume, `best`/`latest`, and metrics.jsonl in one place.
-// A task (TrainingTask) supplies the batches, the loss and the evaluation.
+// A task (TrainingTask) supplies the batches, the loss and the evaluation. In a data-parallel run
+// every rank runs this loop in step; rank 0 alone logs and writes.
 import Foundation
 import Checkpoint
+import Collective
 import Kernels
 import NN
 
@@ -25,18 +27,24 @@ public final class TrainingLoop<Task: TrainingTask> {
     /// The best evaluation value so far (of those after the first step: only they have checkpoints).
     public private(set) var best: Double?
     let run: RunDirectory
+    let group: ProcessGroup
     let resumedFrom: String?
     let emit: (TrainingEvent) -> Void
 
     /// `start`: where a resumed run continues (its step, streams and best value, with the optimiser's
     /// moments loaded from `start.checkpoint`); nil for a new run.
     public init(task: Task, config: OptimizationConfig, run: RunDirectory, seed: Int, resume start: ResumePoint?,
-                events: @escaping (TrainingEvent) -> Void) throws {
+                group: ProcessGroup = .world, events: @escaping (TrainingEvent) -> Void) throws {
+        if config.gradientAccumulationSteps % group.size != 0 {
+            throw TrainingError(source: "gradient_accumulation_steps", message: "\(config.gradientAccumulationSteps) "
+                + "is not divisible by the \(group.size) ranks (each rank runs an equal share of the micro-batches)")
+        }
         self.task = task
         self.config = config
         self.run = run
-        emit = events
-        trainingStep = TrainingStep(objective: task, optimization: config)
+        self.group = group
+        emit = group.isRoot ? events : { _ in }
+        trainingStep = TrainingStep(objective: task, optimization: config, group: group)
         if let start {
             try CheckpointStore.load(from: start.checkpoint, into: task.checkpointParameters,
                                      optimizer: trainingStep.optimizer)
@@ -44,7 +52,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         } else {
             step = 0; streams = TrainingStreams(seed: seed); best = nil; resumedFrom = nil
         }
-        try run.openMetrics(resumedAt: start?.step)
+        if group.isRoot { try run.openMetrics(resumedAt: start?.step) }
     }
 
     /// Trains until max_iters (or Ctrl-C), evaluating and checkpointing along the way.
@@ -56,7 +64,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         var last: Task.Evaluation? = nil
         if step == 0 && config.maxIters > 0 { last = evaluate() }
         while step < config.maxIters {
-            if Interrupt.requested {
+            if interruptRequested() {
                 try saveCheckpoint(isBest: false)
                 emit(.interrupted(step: step))
                 return TrainingOutcome(step: step, lastEvaluation: last, best: best, interrupted: true,
@@ -66,6 +74,7 @@ public final class TrainingLoop<Task: TrainingTask> {
             if step % config.evalInterval == 0 || step == config.maxIters {
                 let e = evaluate()
                 last = e
+                try checkRanksAgree()
                 if config.alwaysSaveCheckpoint || e.isBest || step == config.maxIters {
                     try saveCheckpoint(isBest: e.isBest)
                 }
@@ -107,8 +116,29 @@ public final class TrainingLoop<Task: TrainingTask> {
         return e
     }
 
+    /// Ctrl-C on any rank stops every rank at the same step.
+    func interruptRequested() -> Bool {
+        guard group.isDistributed else { return Interrupt.requested }
+        return group.allReduceMax(Interrupt.requested ? 1 : 0) > 0
+    }
+
+    /// Every rank must hold the same weights; a difference (a rank that diverged) stops the run.
+    func checkRanksAgree() throws {
+        guard group.isDistributed else { return }
+        var sum = 0.0
+        for p in task.checkpointParameters {
+            for i in 0..<p.tensor.count { sum += Double(p.tensor.data[i]) }
+        }
+        if group.allReduceMax(sum) != group.allReduceMin(sum) {
+            throw TrainingError(source: "rank \(group.rank)", message: "the ranks' weights differ at step \(step) "
+                + "(checksums \(group.allReduceMin(sum)) to \(group.allReduceMax(sum))); stopping")
+        }
+    }
+
     func saveCheckpoint(isBest: Bool) throws {
-        let state = task.runState(step: step, streams: streams, best: best)
+        guard group.isRoot else { return }
+        var state = task.runState(step: step, streams: streams, best: best)
+        state.extra["world_size"] = group.size
         let url = try run.store.save(step: step, model: task.checkpointParameters, optimizer: trainingStep.optimizer,
                                      state: try state.encoded(), isBest: isBest)
         emit(.checkpoint(path: url.path, step: step))

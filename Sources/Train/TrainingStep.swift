@@ -2,8 +2,12 @@
 // forward and backward (each contributing 1/n of the gradient), the global gradient norm, clipping
 // folded into AdamW's update, and the update at this step's learning rate. The training loop and the
 // benchmark both run this.
+// Data-parallel (N ranks under mpirun): every rank draws every micro-batch from the same stream, so
+// the data is exactly one process's; rank r computes micro-batches r, r+N, …; the gradients are summed
+// over the ranks once per step, and every rank takes the same AdamW step.
 import Foundation
 import Autograd
+import Collective
 import Kernels
 import NN
 import Optim
@@ -14,9 +18,11 @@ public final class TrainingStep<Objective: TrainingObjective> {
     public let schedule: LearningRateSchedule
     public let accumulation: Int
     public let gradClip: Double
+    public let group: ProcessGroup
 
-    public init(objective: Objective, optimization o: OptimizationConfig) {
+    public init(objective: Objective, optimization o: OptimizationConfig, group: ProcessGroup = .world) {
         self.objective = objective
+        self.group = group
         optimizer = AdamW(parameters: objective.trainable, lr: o.learningRate, beta1: o.beta1, beta2: o.beta2,
                           eps: o.eps, weightDecay: o.weightDecay)
         schedule = o.schedule
@@ -39,15 +45,27 @@ public final class TrainingStep<Objective: TrainingObjective> {
         Profiler.measure(.zeroGrad) { objective.zeroGrad() }
         var lossSum = 0.0, tokens = 0
         var parts: [String: Double] = [:]
-        for _ in 0..<accumulation {
+        var dropout = group.isDistributed ? rankStream(&streams.dropout) : streams.dropout
+        for micro in 0..<accumulation {
             let batch = objective.nextBatch(rng: &streams.batch)
+            guard micro % group.size == group.rank else { continue }
             Tape.current.reset()
-            let out = objective.loss(batch, training: true, rng: &streams.dropout)
+            let out = objective.loss(batch, training: true, rng: &dropout)
             lossSum += Double(out.loss.item)
             tokens += out.tokens
             for (k, v) in out.parts { parts[k, default: 0] += v / Double(accumulation) }
             let scaled = accumulation == 1 ? out.loss : out.loss * (1 / Float(accumulation))
             scaled.backward()
+        }
+        if group.isDistributed {
+            for buffer in objective.gradientBuffers { group.allReduceSum(buffer.baseAddress!, count: buffer.count) }
+            let keys = parts.keys.sorted()
+            var sums = [lossSum, Double(tokens)] + keys.map { parts[$0]! }
+            group.allReduceSum(&sums)
+            lossSum = sums[0]; tokens = Int(sums[1])
+            for (i, k) in keys.enumerated() { parts[k] = sums[2 + i] }
+        } else {
+            streams.dropout = dropout
         }
         objective.afterBackward()
         var norm = 0.0
@@ -58,5 +76,12 @@ public final class TrainingStep<Objective: TrainingObjective> {
         }
         return Outcome(loss: Float(lossSum / Double(accumulation)), learningRate: lr, gradNorm: norm,
                        tokens: tokens, parts: parts)
+    }
+
+    /// A data-parallel rank's dropout stream for this step: one draw from the shared stream (so the
+    /// saved state is the same on every rank and for any world size), mixed with the rank.
+    func rankStream(_ shared: inout RandomGenerator) -> RandomGenerator {
+        let base = shared.nextUInt64()
+        return RandomGenerator(seed: base ^ (UInt64(group.rank) &* 0x9E37_79B9_7F4A_7C15))
     }
 }

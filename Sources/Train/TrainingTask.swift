@@ -11,6 +11,9 @@ public protocol TrainingObjective: AnyObject {
     associatedtype Batch
     /// Parameters the optimiser updates.
     var trainable: [NamedParameter] { get }
+    /// Every gradient the loss writes, as few flat buffers as possible (data-parallel runs sum each
+    /// over the ranks with one collective).
+    var gradientBuffers: [UnsafeMutableBufferPointer<Float>] { get }
     /// Clears the gradients of everything the loss reaches.
     func zeroGrad()
     /// The next training batch; `rng` is the run's batch stream (tasks with their own order ignore it).
@@ -23,6 +26,11 @@ public protocol TrainingObjective: AnyObject {
 
 extension TrainingObjective {
     public func afterBackward() {}
+}
+
+extension GPT {
+    /// The gradient arena as the one buffer a data-parallel step sums.
+    public var gradientBuffers: [UnsafeMutableBufferPointer<Float>] { [gradientArena] }
 }
 
 /// One batch's loss and what the step line logs about it.

@@ -19,7 +19,9 @@ deps:
 build: deps
 	$(SWIFT) build $(RELEASE)
 
+# The data-parallel tests run the built tinygpt under mpirun, so the executables are built first.
 test: deps
+	$(SWIFT) build $(RELEASE)
 	$(SWIFT) test $(RELEASE)
 
 bench: deps

@@ -10,6 +10,7 @@ struct PlanReport {
     let estimate: StepTimeEstimate
     let measured: ThroughputMeasurement
     let physicalMemory: Int
+    var parallel: DataParallelEstimate? = nil
 
     /// Above this share of physical memory the run risks swapping or being killed.
     static let memoryWarningFraction = 0.8
@@ -59,6 +60,15 @@ struct PlanReport {
         row("", "evaluations", Units.duration(e.evalSeconds),
             "\(e.evaluations) × 2 splits × \(c.evalIters) batches of \(Units.milliseconds(e.evalBatchMs))")
         row("", "total", Units.duration(e.totalSeconds))
+        if let p = parallel {
+            row("data-parallel (model)", "ranks", "\(p.ranks)",
+                "machines like this one, \(Units.fixed(p.gigabitsPerSecond)) Gb/s")
+            row("", "compute", Units.milliseconds(p.computeMs), "1/\(p.ranks) of the micro-batches per rank")
+            row("", "allreduce", Units.milliseconds(p.allreduceMs), "ring: 2(N-1)/N × " +
+                    "\(Units.bytes(plan.memory.gradients)) + 2(N-1) × \(Int(p.latencyMicroseconds)) µs")
+            row("", "per step", Units.milliseconds(p.stepMs), "scaling efficiency \(Units.percent(p.efficiency))")
+            row("", "\(c.maxIters) steps", Units.duration(Double(c.maxIters) * p.stepMs / 1000))
+        }
 
         let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
         let w2 = rows.map(\.2.count).max() ?? 0
@@ -71,6 +81,17 @@ struct PlanReport {
     }
 
     var jsonObject: [String: Any] {
+        var o = baseJSON
+        if let p = parallel {
+            o["data_parallel"] = ["ranks": p.ranks, "network_gbps": p.gigabitsPerSecond,
+                                  "latency_us": p.latencyMicroseconds, "compute_ms_per_step": p.computeMs,
+                                  "allreduce_ms_per_step": p.allreduceMs, "ms_per_step": p.stepMs,
+                                  "scaling_efficiency": p.efficiency]
+        }
+        return o
+    }
+
+    var baseJSON: [String: Any] {
         let c = plan.config, m = plan.model, mem = plan.memory, e = estimate
         return [
             "config": configPath,

@@ -19,8 +19,21 @@ public final class MetricsLog {
     }
 
     public func append(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: Self.finite(object), options: [.sortedKeys])
+        else { return }
         handle.write(data + Data([0x0A]))
+    }
+
+    /// JSON has no NaN or infinity: such a value is written as null and its key listed under
+    /// "nonfinite", so the record is kept and says what went wrong.
+    static func finite(_ object: [String: Any]) -> [String: Any] {
+        var out = object, bad: [String] = []
+        for (k, v) in object {
+            if let d = v as? Double, !d.isFinite { out[k] = NSNull(); bad.append(k) }
+            if let f = v as? Float, !f.isFinite { out[k] = NSNull(); bad.append(k) }
+        }
+        if !bad.isEmpty { out["nonfinite"] = bad.sorted() }
+        return out
     }
 
     /// Drops lines whose "step" is greater than `step` (a resumed run rewrites what it repeats).

@@ -25,6 +25,14 @@ public struct OptimizationConfig: Configurable, Equatable {
     public var logInterval = 1
     public var alwaysSaveCheckpoint = true
     public var keepLast = 3
+    // The bad-step guard: a step whose loss or gradient norm is not finite, or whose loss is more than
+    // loss_spike_zscore standard deviations above the last 100 steps' mean (0: off; llm.c's
+    // skip_update_lossz), skips its update. bad_step_limit such steps in a row either stop the run or
+    // roll the weights back to the last checkpoint and multiply the learning rate by rollback_lr_scale.
+    public var onBadStep = BadStepPolicy.stop
+    public var badStepLimit = 5
+    public var lossSpikeZScore = 0.0
+    public var rollbackLRScale = 0.5
 
     public init() {}
 
@@ -46,6 +54,10 @@ public struct OptimizationConfig: Configurable, Equatable {
         .int("log_interval", \.logInterval, min: 1),
         .bool("always_save_checkpoint", \.alwaysSaveCheckpoint),
         .int("keep_last", \.keepLast, min: 1),
+        .choice("on_bad_step", \.onBadStep),
+        .int("bad_step_limit", \.badStepLimit, min: 1),
+        .double("loss_spike_zscore", \.lossSpikeZScore),
+        .double("rollback_lr_scale", \.rollbackLRScale, below: 1),
     ]
 
     public func validate(source: String) throws {
@@ -59,4 +71,13 @@ public struct OptimizationConfig: Configurable, Equatable {
         LearningRateSchedule(learningRate: learningRate, minLR: minLR, warmupIters: warmupIters,
                              lrDecayIters: lrDecayIters ?? maxIters, decayLR: decayLR)
     }
+}
+
+/// What bad_step_limit bad steps in a row do.
+public enum BadStepPolicy: String, CaseIterable, Sendable {
+    /// Stop with a message (the last checkpoint is good: no update of a bad step was applied).
+    case stop
+    /// Reload the last checkpoint's weights and optimizer moments, keep the data position, and scale
+    /// the learning rate down.
+    case rollback
 }

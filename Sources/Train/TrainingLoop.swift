@@ -26,6 +26,9 @@ public final class TrainingLoop<Task: TrainingTask> {
     public private(set) var streams: TrainingStreams
     /// The best evaluation value so far (of those after the first step: only they have checkpoints).
     public private(set) var best: Double?
+    /// The learning rate's factor after rollbacks (on_bad_step = rollback), saved in checkpoints.
+    public private(set) var lrScale = 1.0
+    var badSteps: BadStepGuard
     let run: RunDirectory
     let group: ProcessGroup
     let resumedFrom: String?
@@ -44,11 +47,13 @@ public final class TrainingLoop<Task: TrainingTask> {
         self.run = run
         self.group = group
         emit = group.isRoot ? events : { _ in }
+        badSteps = BadStepGuard(config)
         trainingStep = TrainingStep(objective: task, optimization: config, group: group)
         if let start {
             try CheckpointStore.load(from: start.checkpoint, into: task.checkpointParameters,
                                      optimizer: trainingStep.optimizer)
             step = start.step; streams = start.streams; best = start.best; resumedFrom = start.checkpoint.path
+            lrScale = start.lrScale
         } else {
             step = 0; streams = TrainingStreams(seed: seed); best = nil; resumedFrom = nil
         }
@@ -70,12 +75,15 @@ public final class TrainingLoop<Task: TrainingTask> {
                 return TrainingOutcome(step: step, lastEvaluation: last, best: best, interrupted: true,
                                        seconds: Date().timeIntervalSince(t0))
             }
-            takeStep()
+            try takeStep()
             if step % config.evalInterval == 0 || step == config.maxIters {
                 let e = evaluate()
                 last = e
                 try checkRanksAgree()
-                if config.alwaysSaveCheckpoint || e.isBest || step == config.maxIters {
+                if !e.metricValue.isFinite {
+                    // Weights that score a non-finite value are never checkpointed (nor rolled back to).
+                    emit(.warning("step \(step): the evaluation is not finite; no checkpoint written"))
+                } else if config.alwaysSaveCheckpoint || e.isBest || step == config.maxIters {
                     try saveCheckpoint(isBest: e.isBest)
                 }
             }
@@ -85,21 +93,53 @@ public final class TrainingLoop<Task: TrainingTask> {
         return TrainingOutcome(step: step, lastEvaluation: last, best: best, interrupted: false, seconds: seconds)
     }
 
-    /// One optimiser step, then its log line every log_interval steps.
-    func takeStep() {
+    /// One optimiser step (unless the bad-step guard refuses its update), then its log line every
+    /// log_interval steps and after every refused update.
+    func takeStep() throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let out = trainingStep.run(step: step, streams: &streams)
+        var problem: String? = nil
+        let out = trainingStep.run(step: step, streams: &streams, lrScale: lrScale) { loss, norm in
+            problem = badSteps.verdict(loss: loss, gradNorm: norm)
+            return problem == nil
+        }
         step += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         let m = StepMetrics(step: step, maxSteps: config.maxIters, loss: out.loss, learningRate: out.learningRate,
                             gradNorm: out.gradNorm, milliseconds: ms,
                             tokensPerSecond: Double(out.tokens) / (ms / 1000))
-        if step % config.logInterval == 0 || step == config.maxIters {
+        if step % config.logInterval == 0 || step == config.maxIters || out.skipped {
             var record = m.jsonObject
             for (k, v) in out.parts { record[k] = v }
+            if out.skipped { record["skipped"] = true }
             run.metrics?.append(record)
             emit(.step(m))
         }
+        guard let problem else {
+            _ = badSteps.record(loss: Double(out.loss), bad: false)
+            return
+        }
+        emit(.warning("step \(step): \(problem); its update was skipped"))
+        if badSteps.record(loss: Double(out.loss), bad: true) { try recoverFromBadSteps(problem) }
+    }
+
+    /// bad_step_limit bad steps in a row: stop, or roll back to the last checkpoint at a lower rate.
+    func recoverFromBadSteps(_ problem: String) throws {
+        let latest = try run.store.checkpoints().last
+        let advice = "lower learning_rate, raise warmup_iters, or set on_bad_step=rollback"
+        guard config.onBadStep == .rollback else {
+            throw TrainingError(source: "step \(step)", message: "\(config.badStepLimit) bad steps in a row (last: "
+                + "\(problem)); none of their updates was applied"
+                + (latest.map { ", and \($0.url.path) is the last checkpoint" } ?? "") + "; \(advice)")
+        }
+        guard let latest else {
+            throw TrainingError(source: "step \(step)", message: "\(config.badStepLimit) bad steps in a row (last: "
+                + "\(problem)) and no checkpoint to roll back to yet; lower learning_rate or raise warmup_iters")
+        }
+        try CheckpointStore.load(from: latest.url, into: task.checkpointParameters, optimizer: trainingStep.optimizer)
+        lrScale *= config.rollbackLRScale
+        badSteps.reset()
+        emit(.warning("step \(step): rolled the weights back to \(latest.url.lastPathComponent); the learning rate "
+            + "is now \(lrScale) of the schedule's (the data position moves on)"))
     }
 
     /// The task's evaluation, marked best when it beats every earlier one after the first step (the
@@ -108,7 +148,7 @@ public final class TrainingLoop<Task: TrainingTask> {
     public func evaluate() -> Task.Evaluation {
         let t0 = DispatchTime.now().uptimeNanoseconds
         var e = task.evaluate(step: step, dropoutRNG: streams.dropout)
-        e.isBest = step > 0 && (best.map { e.higherIsBetter ? e.metricValue > $0 : e.metricValue < $0 } ?? true)
+        e.isBest = step > 0 && e.metricValue.isFinite && (best.map { e.higherIsBetter ? e.metricValue > $0 : e.metricValue < $0 } ?? true)
         if e.isBest { best = e.metricValue }
         e.milliseconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         run.metrics?.append(e.jsonObject)
@@ -137,8 +177,15 @@ public final class TrainingLoop<Task: TrainingTask> {
 
     func saveCheckpoint(isBest: Bool) throws {
         guard group.isRoot else { return }
+        if let bad = task.checkpointParameters.first(where: { p in
+            !UnsafeBufferPointer(start: p.tensor.data, count: p.tensor.count).allSatisfy(\.isFinite)
+        }) {
+            emit(.warning("step \(step): \(bad.name) holds non-finite values; no checkpoint written"))
+            return
+        }
         var state = task.runState(step: step, streams: streams, best: best)
         state.extra["world_size"] = group.size
+        if lrScale != 1 { state.extra["lr_scale"] = lrScale }
         let url = try run.store.save(step: step, model: task.checkpointParameters, optimizer: trainingStep.optimizer,
                                      state: try state.encoded(), isBest: isBest)
         emit(.checkpoint(path: url.path, step: step))
@@ -151,11 +198,13 @@ public struct ResumePoint {
     public var step: Int
     public var streams: TrainingStreams
     public var best: Double?
+    public var lrScale: Double
 
     public init(checkpoint: URL, state: RunState, best: Double?) {
         self.checkpoint = checkpoint
         step = state.step
         streams = TrainingStreams(batch: state.batchRNG, dropout: state.dropoutRNG)
         self.best = best
+        lrScale = state.extra["lr_scale"] as? Double ?? 1
     }
 }

@@ -37,11 +37,16 @@ public final class TrainingStep<Objective: TrainingObjective> {
         public var gradNorm: Double         // before clipping
         public var tokens: Int
         public var parts: [String: Double]
+        /// The update was not applied (the bad-step guard refused it).
+        public var skipped = false
     }
 
-    /// Takes the optimiser step numbered `step` (0-based) on the next micro-batches.
-    public func run(step: Int, streams: inout TrainingStreams) -> Outcome {
-        let lr = schedule.lr(at: step)
+    /// Takes the optimiser step numbered `step` (0-based) on the next micro-batches, at the schedule's
+    /// learning rate times `lrScale`. `accept` sees the step's mean loss and gradient norm before the
+    /// update and may refuse it.
+    public func run(step: Int, streams: inout TrainingStreams, lrScale: Double = 1,
+                    accept: (_ loss: Double, _ gradNorm: Double) -> Bool = { _, _ in true }) -> Outcome {
+        let lr = lrScale == 1 ? schedule.lr(at: step) : schedule.lr(at: step) * lrScale
         Profiler.measure(.zeroGrad) { objective.zeroGrad() }
         var lossSum = 0.0, tokens = 0
         var parts: [String: Double] = [:]
@@ -70,12 +75,16 @@ public final class TrainingStep<Objective: TrainingObjective> {
         objective.afterBackward()
         var norm = 0.0
         Profiler.measure(.gradClip) { norm = globalGradientNorm(objective.trainable) }
+        let loss = lossSum / Double(accumulation)
+        guard accept(loss, norm) else {
+            return Outcome(loss: Float(loss), learningRate: lr, gradNorm: norm, tokens: tokens, parts: parts,
+                           skipped: true)
+        }
         optimizer.lr = lr
         Profiler.measure(.optimizer) {
             optimizer.step(gradientScale: clippingScale(norm: norm, maxNorm: gradClip))
         }
-        return Outcome(loss: Float(lossSum / Double(accumulation)), learningRate: lr, gradNorm: norm,
-                       tokens: tokens, parts: parts)
+        return Outcome(loss: Float(loss), learningRate: lr, gradNorm: norm, tokens: tokens, parts: parts)
     }
 
     /// A data-parallel rank's dropout stream for this step: one draw from the shared stream (so the

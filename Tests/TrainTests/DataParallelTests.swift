@@ -8,9 +8,8 @@ import Train
 /// the same accumulation, bitwise resume at 2 ranks, a fine-tune on 2 ranks, and a rank that dies.
 /// Skipped, with a message, where `mpirun` is missing (`make deps` installs it).
 final class DataParallelTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/release/tinygpt")
+    static let root = repositoryRoot
+    static let binary = tinygptBinary
 
     override func setUpWithError() throws {
         guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun is not installed (make deps installs Open MPI)") }
@@ -20,8 +19,7 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
-    static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let mpirun = mpirunPath
 
     /// A tiny character-level pretraining on `data`: 2 layers, 32 wide, context 32, dropout 0.
     func pretrainArguments(data: String, out: URL, steps: Int, accumulation: Int = 2) -> [String] {
@@ -33,34 +31,10 @@ final class DataParallelTests: XCTestCase {
                 "--set", "log_interval=1", "--set", "always_save_checkpoint=true", "--set", "warmup_iters=2"]
     }
 
-    /// Runs `tinygpt` (under mpirun with `ranks` > 0); returns the exit status and the output.
     @discardableResult
     func run(_ arguments: [String], ranks: Int = 0, threads: Int = 1, timeout: TimeInterval = 120,
              whileRunning: ((Process) -> Void)? = nil) throws -> (status: Int32, output: String) {
-        let p = Process()
-        if ranks > 0 {
-            p.executableURL = URL(fileURLWithPath: Self.mpirun!)
-            p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", Self.binary.path]
-                + arguments + ["--threads", "\(threads)"]
-        } else {
-            p.executableURL = Self.binary
-            p.arguments = arguments + ["--threads", "\(threads)"]
-        }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tinygpt-mpi-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        whileRunning?(p)
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit(); XCTFail("timed out: \(arguments.joined(separator: " "))") }
-        p.waitUntilExit()
-        try handle.close()
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(at: log)
-        return (p.terminationStatus, output)
+        try runTinyGPT(arguments, ranks: ranks, threads: threads, timeout: timeout, whileRunning: whileRunning)
     }
 
     func metrics(_ run: URL) throws -> [[String: Any]] {
@@ -70,12 +44,7 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
-    func weights(_ checkpoint: URL) throws -> [Float] {
-        let data = try Data(contentsOf: checkpoint.appendingPathComponent("model.safetensors"))
-        let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        let body = data.dropFirst(8 + Int(headerLength))
-        return body.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-    }
+    func weights(_ checkpoint: URL) throws -> [Float] { try checkpointWeights(checkpoint) }
 
     func testTwoRanksMatchOneProcessWithTheSameAccumulation() throws {
         let dir = ScratchDirectory()

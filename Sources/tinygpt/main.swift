@@ -6,7 +6,8 @@ struct TinyGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tinygpt",
         abstract: "Train small GPT models on a CPU: prepare data, pretrain, sample.",
-        subcommands: [PrepareCommand.self, PretrainCommand.self, PlanCommand.self, FinetuneCommand.self, EvalCommand.self, SampleCommand.self])
+        subcommands: [PrepareCommand.self, PretrainCommand.self, PlanCommand.self, FinetuneCommand.self, EvalCommand.self, SampleCommand.self,
+                      ImportCommand.self, ExportCommand.self])
 }
 
 BLASCore.selectFastKernels()

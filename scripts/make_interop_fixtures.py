@@ -20,6 +20,10 @@ saved as a Hugging Face folder, next to the logits it gives on fixed token ids:
   gpt2-tiny.listing.json   what GPT2LMHeadModel expects for the gpt2-tiny config: the tensor names,
                       shapes and dtypes save_pretrained writes, and config.to_dict().
 
+With --gpt2-small DIR it instead writes a random GPT-2 small (124M parameters, GPT-2's shapes and,
+when ../shared/data/gpt2-bpe is there, its tokenizer files) to DIR, for timing import and export;
+that folder (500 MB) is not a fixture.
+
 Shapes: vocab 301, n_positions 32, n_embd 32, n_head 4, n_layer 2 (c_attn [32, 96] and c_fc
 [32, 128] are not square, so a missed Conv1D transpose fails on shape; the square c_proj is caught by
 the logits). Every parameter, biases and LayerNorms included, is drawn at random so none is a
@@ -195,5 +199,18 @@ def main():
             print(os.path.relpath(os.path.join(root, name), OUT), os.path.getsize(os.path.join(root, name)))
 
 
+def gpt2_small(folder):
+    torch.manual_seed(SEED)
+    GPT2LMHeadModel(GPT2Config()).save_pretrained(folder, safe_serialization=True)
+    bpe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "gpt2-bpe")
+    if os.path.isdir(bpe):
+        shutil.copy(os.path.join(bpe, "encoder.json"), os.path.join(folder, "vocab.json"))
+        shutil.copy(os.path.join(bpe, "vocab.bpe"), os.path.join(folder, "merges.txt"))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--gpt2-small":
+        gpt2_small(sys.argv[2])
+    else:
+        main()

@@ -52,11 +52,7 @@ public enum HuggingFaceExport {
             if HuggingFaceGPT2.isConv1DWeight(spec.name) {
                 let (rows, cols) = (spec.shape[0], spec.shape[1])  // ours (out, in) → HF (in, out)
                 let t = Tensor(uninitialized: [cols, rows])
-                let src = source.data, dst = t.data
-                for r in 0..<rows {
-                    let base = r * cols
-                    for c in 0..<cols { dst[c * rows + r] = src[base + c] }
-                }
+                transposeMatrix(source.data, rows: rows, cols: cols, into: t.data)
                 out.append((spec.name, t))
             } else {
                 out.append((spec.name, source))

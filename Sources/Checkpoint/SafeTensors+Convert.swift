@@ -14,38 +14,26 @@ extension SafeTensorsFile {
         precondition(SafeTensorsFile.floatDtypes.contains(entry.dtype), "readFloats: dtype \(entry.dtype)")
         precondition(!transposing || entry.shape.count == 2, "readFloats: transposing a \(entry.shape.count)-D tensor")
         let n = entry.count
-        let rows = transposing ? entry.shape[0] : 1
-        let cols = transposing ? entry.shape[1] : n
-        // Element k of the file goes to out(k): itself, or (k % cols) * rows + k / cols when transposing.
+        let target = transposing ? UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1)) : destination
+        defer { if transposing { target.deallocate() } }
         bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let src = raw.baseAddress! + dataStart + entry.dataOffsets.lowerBound
-            func convert(_ value: (Int) -> Float) {
-                if !transposing {
-                    for k in 0..<n { destination[k] = value(k) }
-                } else {
-                    for r in 0..<rows {
-                        let base = r * cols
-                        for c in 0..<cols { destination[c * rows + r] = value(base + c) }
-                    }
-                }
-            }
             switch entry.dtype {
             case "F32":
                 #if _endian(little)
-                if !transposing {
-                    UnsafeMutableRawPointer(destination).copyMemory(from: src, byteCount: n * 4)
-                    return
-                }
+                UnsafeMutableRawPointer(target).copyMemory(from: src, byteCount: n * 4)
+                #else
+                for k in 0..<n { target[k] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
                 #endif
-                convert { Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             case "BF16":
-                convert { Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }
+                for k in 0..<n { target[k] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
             case "F16":
-                convert { halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+                for k in 0..<n { target[k] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
             default:  // F64
-                convert { Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
+                for k in 0..<n { target[k] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
             }
         }
+        if transposing { transposeMatrix(target, rows: entry.shape[0], cols: entry.shape[1], into: destination) }
     }
 
     /// The values of integer tensor `name` (I64, I32 or U8).
@@ -62,6 +50,21 @@ extension SafeTensorsFile {
         }
         guard let values else { throw CheckpointError("\(url.path): tensor \"\(name)\" has dtype \(e.dtype), expected I64, I32 or U8") }
         return values
+    }
+}
+
+/// dst (cols, rows) = srcᵀ for src (rows, cols), in 32×32 tiles so both sides stay in cache.
+func transposeMatrix(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
+    let tile = 32
+    for r0 in stride(from: 0, to: rows, by: tile) {
+        let r1 = min(r0 + tile, rows)
+        for c0 in stride(from: 0, to: cols, by: tile) {
+            let c1 = min(c0 + tile, cols)
+            for r in r0..<r1 {
+                let row = src + r * cols
+                for c in c0..<c1 { dst[c * rows + r] = row[c] }
+            }
+        }
     }
 }
 

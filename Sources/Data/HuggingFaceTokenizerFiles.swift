@@ -166,53 +166,74 @@ public enum HuggingFaceTokenizerFiles {
             ["id": Int($0.value), "content": $0.key, "single_word": false, "lstrip": false, "rstrip": false,
              "normalized": false, "special": true]
         }
-        var tokenizerJSON: [String: Any] = ["version": "1.0", "truncation": NSNull(), "padding": NSNull(),
-                                            "added_tokens": added, "normalizer": NSNull()]
+        // tokenizer.json's top-level values as JSON text; the big ones (vocabulary, merges) are written
+        // by hand in id order, because Foundation's sorted-key writer takes seconds on 50,000 keys.
+        var top: [String: String] = ["version": "\"1.0\"", "truncation": "null", "padding": "null", "normalizer": "null",
+                                     "added_tokens": try json(added)]
         var config: [String: Any] = ["model_max_length": maxLength, "clean_up_tokenization_spaces": false]
         var out: [(String, Foundation.Data)] = []
-        func json(_ o: Any) throws -> Foundation.Data {
-            try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
-        }
+        var strings: [String]
         if let bpe = tokenizer as? BytePairTokenizer {
-            var strings = try tokenStrings(bpe)
-            for (name, id) in extraTokens.sorted(by: { $0.value < $1.value }) {
-                guard Int(id) == strings.count else {
-                    throw DataError.badTokenizerFile(path: "tokenizer", problem: "added token \(name) has id \(id), expected \(strings.count)")
-                }
-                strings.append(name)
-            }
-            var vocab: [String: Int] = [:]
-            for (i, s) in strings.enumerated() { vocab[s] = i }
-            let mergeLines = bpe.merges.map { strings[Int($0.0)] + " " + strings[Int($0.1)] }
-            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
-            tokenizerJSON["pre_tokenizer"] = byteLevel
-            tokenizerJSON["post_processor"] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": true]
-            tokenizerJSON["decoder"] = byteLevel
-            tokenizerJSON["model"] = ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": "",
-                                      "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                                      "vocab": vocab, "merges": mergeLines] as [String: Any]
-            out.append((vocabFile, try json(vocab)))
-            out.append((mergesFile, Foundation.Data(("#version: 0.2\n" + mergeLines.map { $0 + "\n" }.joined()).utf8)))
-            config["tokenizer_class"] = "GPT2Tokenizer"
-            config["add_prefix_space"] = false
-            if let eot = bpe.specialTokens[BytePairTokenizer.endOfText] {
-                _ = eot
-                for key in ["bos_token", "eos_token", "unk_token"] { config[key] = BytePairTokenizer.endOfText }
-            }
+            strings = try tokenStrings(bpe)
         } else if let char = tokenizer as? CharTokenizer {
-            var vocab: [String: Int] = [:]
-            for (i, s) in char.scalars.enumerated() { vocab[String(s)] = i }
-            for (name, id) in extraTokens { vocab[name] = Int(id) }
-            tokenizerJSON["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": anyCharacter], "behavior": "Isolated", "invert": false] as [String: Any]
-            tokenizerJSON["post_processor"] = NSNull()
-            tokenizerJSON["decoder"] = ["type": "Fuse"]
-            tokenizerJSON["model"] = ["type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"] as [String: Any]
-            config["tokenizer_class"] = "PreTrainedTokenizerFast"
+            strings = char.scalars.map { String($0) }
         } else {
             throw DataError.badTokenizerFile(path: "tokenizer", problem: "\(tokenizer.type) tokenizers have no Hugging Face form")
         }
-        out.append((tokenizerFile, try json(tokenizerJSON)))
-        out.append((tokenizerConfigFile, try json(config)))
+        for (name, id) in extraTokens.sorted(by: { $0.value < $1.value }) {
+            guard Int(id) == strings.count else {
+                throw DataError.badTokenizerFile(path: "tokenizer", problem: "added token \(name) has id \(id), expected \(strings.count)")
+            }
+            strings.append(name)
+        }
+        let vocab = "{" + strings.enumerated().map { jsonString($0.element) + ":" + String($0.offset) }.joined(separator: ",") + "}"
+        if let bpe = tokenizer as? BytePairTokenizer {
+            let mergeLines = bpe.merges.map { strings[Int($0.0)] + " " + strings[Int($0.1)] }
+            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+            top["pre_tokenizer"] = try json(byteLevel)
+            top["post_processor"] = try json(["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": true] as [String: Any])
+            top["decoder"] = try json(byteLevel)
+            top["model"] = #"{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":"","end_of_word_suffix":"","#
+                + #""fuse_unk":false,"byte_fallback":false,"ignore_merges":false,"vocab":"# + vocab
+                + #","merges":["# + mergeLines.map(jsonString).joined(separator: ",") + "]}"
+            out.append((vocabFile, Foundation.Data(vocab.utf8)))
+            out.append((mergesFile, Foundation.Data(("#version: 0.2\n" + mergeLines.map { $0 + "\n" }.joined()).utf8)))
+            config["tokenizer_class"] = "GPT2Tokenizer"
+            config["add_prefix_space"] = false
+            if bpe.specialTokens[BytePairTokenizer.endOfText] != nil {
+                for key in ["bos_token", "eos_token", "unk_token"] { config[key] = BytePairTokenizer.endOfText }
+            }
+        } else {
+            top["pre_tokenizer"] = try json(["type": "Split", "pattern": ["Regex": anyCharacter], "behavior": "Isolated", "invert": false] as [String: Any])
+            top["post_processor"] = "null"
+            top["decoder"] = #"{"type":"Fuse"}"#
+            top["model"] = #"{"type":"WordLevel","unk_token":"<unk>","vocab":"# + vocab + "}"
+            config["tokenizer_class"] = "PreTrainedTokenizerFast"
+        }
+        let text = "{" + top.sorted { $0.key < $1.key }.map { jsonString($0.key) + ":" + $0.value }.joined(separator: ",") + "}"
+        out.append((tokenizerFile, Foundation.Data(text.utf8)))
+        out.append((tokenizerConfigFile, Foundation.Data(try json(config).utf8)))
         return out
+    }
+
+    static func json(_ o: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+
+    /// A JSON string literal for `s` (RFC 8259 escaping; other characters stay UTF-8).
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
     }
 }

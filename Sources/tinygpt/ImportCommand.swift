@@ -65,6 +65,9 @@ struct ImportCommand: ParsableCommand {
             }
             if let tokenizer { tok = try ImportCommand.loadTokenizer(tokenizer) }
             guard let tok else {
+                if info["format"] as? String == "llmc" {
+                    throw ValidationError("\(source.path): llm.c's tokenizer file holds no merges, so it cannot encode; pass --tokenizer gpt2|PATH")
+                }
                 throw ValidationError("\(source.path): no tokenizer here (vocab.json + merges.txt or tokenizer.json); pass --tokenizer gpt2|PATH")
             }
             guard tok.vocabSize <= model.config.vocabSize else {

@@ -4,7 +4,8 @@
 //   model.safetensors       "transformer.*" keys, F32; Conv1D weights (c_attn, attn.c_proj, c_fc,
 //                           mlp.c_proj) transposed to [in, out]; no lm_head.weight (tied, as
 //                           save_pretrained drops it); zero biases for a model trained without biases,
-//                           which computes exactly the same function
+//                           which computes exactly the same function (config.json then says
+//                           "tinygpt": {"bias": false}, so that import gives back the bias-free model)
 // Tokenizer files come from Data's HuggingFaceTokenizerFiles.
 import Autograd
 import Foundation
@@ -25,6 +26,8 @@ public enum HuggingFaceExport {
             "scale_attn_weights": true, "scale_attn_by_inverse_layer_idx": false, "reorder_and_upcast_attn": false,
             "tie_word_embeddings": true, "use_cache": true, "dtype": "float32",
         ]
+        // Kept by transformers as an extra config attribute; tells our import to drop the zero biases again.
+        if !config.bias { o[HuggingFaceGPT2.tinygptKey] = ["bias": false] }
         o["bos_token_id"] = eot.map { Int($0) } ?? NSNull()
         o["eos_token_id"] = eot.map { Int($0) } ?? NSNull()
         return o

@@ -16,6 +16,8 @@ public enum HuggingFaceGPT2 {
     public static let configFile = "config.json"
     public static let weightsFile = "model.safetensors"
     public static let indexFile = "model.safetensors.index.json"
+    /// config.json's object of TinyGPT-only settings: {"bias": false} for a model exported without biases.
+    public static let tinygptKey = "tinygpt"
 
     /// A model read from a folder, with what it came from.
     public struct Imported {
@@ -80,8 +82,15 @@ public enum HuggingFaceGPT2 {
         try flag("reorder_and_upcast_attn", expected: false)
         try flag("add_cross_attention", expected: false)
         try flag("tie_word_embeddings", expected: true)
+        var bias = true
+        if let extra = o[tinygptKey] {
+            guard let e = extra as? [String: Any], e.keys.allSatisfy({ $0 == "bias" }), e["bias"] == nil || e["bias"] is Bool else {
+                throw fail(tinygptKey, "is \(extra); expected {\"bias\": false} or {\"bias\": true}")
+            }
+            bias = (e["bias"] as? Bool) ?? true
+        }
         let config = GPTConfig(vocabSize: vocab, blockSize: positions, nLayer: layers, nHead: heads, nEmbd: embd,
-                               dropout: 0, bias: true)
+                               dropout: 0, bias: bias)
         do { try config.validate() } catch { throw CheckpointError("\(path): \(error)") }
         return config
     }
@@ -164,7 +173,9 @@ public enum HuggingFaceGPT2 {
         guard set.tensors[lastBlock] != nil else {
             throw CheckpointError("\(folder.appendingPathComponent(configFile).path): n_layer: is \(config.nLayer) but the weights have no \(lastBlock)")
         }
-        let specs = GPT.parameterSpecs(config)
+        var withBias = config
+        withBias.bias = true
+        let specs = GPT.parameterSpecs(withBias)
         var plan: [(spec: ParameterSpec, file: SafeTensorsFile, entry: SafeTensorsFile.Entry, transpose: Bool)] = []
         for spec in specs {
             let canonical = String(spec.name.dropFirst(12))  // our names all start with "transformer."
@@ -182,6 +193,12 @@ public enum HuggingFaceGPT2 {
             }
             plan.append((spec, file, e, transpose))
         }
+        // A bias-free export: its biases must all be zero, and are dropped.
+        var zeroChecks: [(file: SafeTensorsFile, entry: SafeTensorsFile.Entry)] = []
+        if !config.bias {
+            zeroChecks = plan.filter { $0.spec.name.hasSuffix(".bias") }.map { ($0.file, $0.entry) }
+            plan.removeAll { $0.spec.name.hasSuffix(".bias") }
+        }
         var head: (file: SafeTensorsFile, entry: SafeTensorsFile.Entry)?
         for (name, (file, e)) in set.tensors.sorted(by: { $0.key < $1.key }) {
             if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }
@@ -189,6 +206,13 @@ public enum HuggingFaceGPT2 {
             throw CheckpointError("\(file.url.path): \(e.name): unexpected tensor (not part of GPT-2's language model)")
         }
 
+        for (file, e) in zeroChecks {
+            let t = Tensor(uninitialized: e.shape)
+            file.readFloats(e, into: t.data)
+            guard (0..<t.count).allSatisfy({ t.data[$0] == 0 }) else {
+                throw CheckpointError("\(file.url.path): \(e.name): not zero, but config.json says \(tinygptKey).bias is false")
+            }
+        }
         let model = GPT(config: config, seed: nil, trainable: trainable)
         for (p, item) in zip(model.parameters, plan) {
             precondition(p.name == item.spec.name)

@@ -57,7 +57,7 @@ struct ImportCommand: ParsableCommand {
                 let imported = try HuggingFaceGPT2.load(folder: source)
                 model = imported.model
                 info["format"] = "hf"; info["dtypes"] = imported.dtypes; info["files"] = imported.files
-                tok = try HuggingFaceTokenizerFiles.read(folder: source)
+                if tokenizer == nil { tok = try HuggingFaceTokenizerFiles.read(folder: source) }
             } else {
                 let loaded = try LLMCModelFile.read(source)
                 model = loaded.model

@@ -124,11 +124,11 @@ public enum HuggingFaceTokenizerFiles {
             guard vocab[l + r] == 256 + i else {
                 throw fail("merge \(i + 1) \"\(l) \(r)\": the merged token has id \(vocab[l + r].map(String.init) ?? "none"), expected \(256 + i)")
             }
-            ids.append((Int32(a), Int32(b)))
+            ids.append((Int32(clamping: a), Int32(clamping: b)))
         }
         var specials: [String: Int32] = [:]
-        for (token, id) in vocab where id >= 256 + merges.count { specials[token] = Int32(id) }
-        for (token, id) in added { specials[token] = Int32(id) }
+        for (token, id) in vocab where id >= 256 + merges.count { specials[token] = Int32(clamping: id) }
+        for (token, id) in added { specials[token] = Int32(clamping: id) }
         let type = vocab.count == 50257 && merges.count == 50000 ? BytePairTokenizer.gpt2TypeName : BytePairTokenizer.trainedTypeName
         return try BytePairTokenizer(type: type, byteIds: byteIds, merges: ids, specialTokens: specials, source: source)
     }

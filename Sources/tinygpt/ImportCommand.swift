@@ -22,13 +22,17 @@ struct ImportCommand: ParsableCommand {
             --tokenizer (needed when the source has none): gpt2 (GPT-2's encoder.json + vocab.bpe, found as \
             'prepare --tokenizer gpt2' finds them), a folder with vocab.json + merges.txt or tokenizer.json, a \
             TinyGPT tokenizer.json, or a prepared dataset directory.
-            The run directory appears only complete; an existing non-empty --out is refused.
+            The run directory appears only complete; an existing non-empty --out is refused. Beside the \
+            checkpoint it holds model-config.json, the model's shape as a pretraining config (for tinygpt plan).
             Examples:
               tinygpt import --from gpt2-hf --out checkpoints/gpt2
               tinygpt import --from gpt2_124M.bin --tokenizer gpt2 --out checkpoints/gpt2
               tinygpt sample --checkpoint checkpoints/gpt2 --prompt "Hello"
+              tinygpt plan --config checkpoints/gpt2/model-config.json --set batch_size=4
               tinygpt finetune --init checkpoints/gpt2 --task classify --train train.jsonl --dev dev.jsonl
             """)
+
+    static let modelConfigFile = "model-config.json"
 
     @Option(name: .long, help: "Hugging Face GPT-2 folder, or llm.c model file (.bin).") var from: String
     @Option(name: .long, help: "Run directory to create (must not exist, or be empty).") var out: String
@@ -84,14 +88,21 @@ struct ImportCommand: ParsableCommand {
             cfg.blockSize = model.config.blockSize
             cfg.nLayer = model.config.nLayer; cfg.nHead = model.config.nHead; cfg.nEmbd = model.config.nEmbd
             cfg.bias = model.config.bias; cfg.dropout = 0
-            var state = RunState(kind: "pretrain", step: 0, config: cfg.jsonObject, model: model.config,
+            var trainConfig = cfg.jsonObject
+            trainConfig.removeValue(forKey: "dataset")  // none: the weights came from elsewhere
+            var state = RunState(kind: "pretrain", step: 0, config: trainConfig, model: model.config,
                                  tokenizer: tok.jsonObject(), batchRNG: RandomGenerator(seed: UInt64(cfg.seed)),
                                  dropoutRNG: RandomGenerator(seed: UInt64(cfg.seed) &+ 1), sampler: nil,
                                  bestValLoss: nil, threads: 0)
             state.extra["import"] = info
             let bytes = try state.encoded()
+            // The model's keys as a partial pretraining config, for `tinygpt plan --config RUN/model-config.json`.
+            let shape: [String: Any] = ["n_layer": cfg.nLayer, "n_head": cfg.nHead, "n_embd": cfg.nEmbd, "block_size": cfg.blockSize,
+                                        "vocab_size": model.config.vocabSize, "bias": cfg.bias, "dropout": 0.0]
+            let shapeBytes = try JSONSerialization.data(withJSONObject: shape, options: [.prettyPrinted, .sortedKeys])
             try AtomicDirectory.create(outURL) { dir in
                 try CheckpointStore(runDirectory: dir).save(step: 0, model: model.parameters, optimizer: nil, state: bytes)
+                try AtomicDirectory.writeFile(shapeBytes, named: ImportCommand.modelConfigFile, in: dir)
             }
             let c = model.config
             Terminal.line("imported \(source.path) (\(info["format"]!)): \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, "

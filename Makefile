@@ -77,3 +77,32 @@ demo-finetune-ablations: demo-finetune
 	$(BIN) eval --checkpoint checkpoints/sst2-classify-lm0/best --task classify --dev $(SST2)/dev.jsonl
 	$(BIN) finetune --init scratch --config configs/sst2-bpe-cpu.json $(SST2_FINETUNE) --out checkpoints/sst2-classify-scratch --resume auto
 	$(BIN) eval --checkpoint checkpoints/sst2-classify-scratch/best --task classify --dev $(SST2)/dev.jsonl
+
+# Interoperability check (needs torch and transformers; not part of `make test`): trains two small
+# models (character and GPT-2 tokenizers) for a few steps, exports each with `tinygpt export --format
+# hf`, and checks in transformers that the held-out loss equals `tinygpt eval`'s within 1e-4 on the same
+# token count, and that AutoTokenizer gives our ids on tiny Shakespeare (char, gpt2; a trained bpe:512
+# is learnt from the training text only, so it is checked on the held-out count and loss) and on
+# GPT-2's reference lines.
+INTEROP := .build/interop
+SHAKESPEARE := ../shared/data/tinyshakespeare.txt
+INTEROP_TRAIN := --set eval_interval=40 --set eval_iters=2 --set warmup_iters=5 --set log_interval=20 --max-iters 40
+
+.PHONY: check-interop
+check-interop: build
+	@python3 -c "import torch, transformers" 2>/dev/null || { echo "check-interop: needs torch and transformers (pip install torch transformers)"; exit 1; }
+	rm -rf $(INTEROP) && mkdir -p $(INTEROP)
+	head -c 1000000 $(SHAKESPEARE) > $(INTEROP)/train.txt
+	tail -c +1000001 $(SHAKESPEARE) | head -c 20000 > $(INTEROP)/heldout.txt
+	@for tok in char gpt2 bpe:512; do \
+		set -e; d=$(INTEROP)/$${tok%%:*}; \
+		$(BIN) prepare --input $(INTEROP)/train.txt --tokenizer $$tok --out $$d-data; \
+		[ $$tok = bpe:512 ] || $(BIN) prepare --input $(SHAKESPEARE) --tokenizer $$tok --val-fraction 0 --out $$d-ids; \
+		$(BIN) pretrain --config configs/shakespeare-char-cpu.json --dataset $$d-data --out $$d-run $(INTEROP_TRAIN) \
+			$$( [ $$tok = char ] || echo "--set n_layer=2 --set n_embd=64 --set bias=true" ); \
+		$(BIN) export --checkpoint $$d-run --format hf --out $$d-hf; \
+		$(BIN) eval --checkpoint $$d-run --task lm --text $(INTEROP)/heldout.txt --json > $$d-eval.json; \
+		python3 scripts/check_interop.py --hf $$d-hf --text $(INTEROP)/heldout.txt --eval-json $$d-eval.json \
+			$$( [ $$tok = bpe:512 ] || echo "--ids-text $(SHAKESPEARE) --ids-dir $$d-ids" ) \
+			$$( [ $$tok = gpt2 ] && echo "--reference ../shared/data/gpt2-bpe/reference.jsonl" ); \
+	done

@@ -117,8 +117,8 @@ public final class SafeTensorsFile {
     /// The tensors in data order.
     public let entries: [Entry]
     private let index: [String: Int]
-    private let bytes: Foundation.Data
-    private let dataStart: Int
+    let bytes: Foundation.Data
+    let dataStart: Int
 
     /// Opens and validates `url`: a header that is truncated, not a JSON object, has entries without a
     /// valid dtype, shape or data_offsets, or offsets that leave the data section, disagree with the

@@ -6,7 +6,9 @@
 //   keys                   "transformer.h.0.attn.c_attn.weight" or "h.0.attn.c_attn.weight"
 //   Conv1D weights         c_attn, attn.c_proj, c_fc, mlp.c_proj are stored [in, out]: transposed here
 //   attn.bias, masked_bias causal-mask buffers of older saves: skipped
-//   lm_head.weight         accepted only when equal to wte (we tie the head)
+//   lm_head.weight         accepted only when equal to wte (we tie the head), even when config.json
+//                          says tie_word_embeddings false
+//   "tinygpt": {"bias": false}  our export of a bias-free model: its zero biases are dropped again
 // Every shape is checked against the file before any memory is allocated for the model.
 import Autograd
 import Foundation
@@ -31,7 +33,10 @@ public enum HuggingFaceGPT2 {
     // MARK: config.json
 
     /// The model shape of `folder/config.json`, refusing GPT-2 variants we do not implement.
-    public static func readConfig(folder: URL) throws -> GPTConfig {
+    public static func readConfig(folder: URL) throws -> GPTConfig { try readConfigFile(folder: folder).config }
+
+    /// The model shape and whether config.json ties the head to wte (tie_word_embeddings, default true).
+    static func readConfigFile(folder: URL) throws -> (config: GPTConfig, tied: Bool) {
         let url = folder.appendingPathComponent(configFile)
         let path = url.path
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -81,7 +86,11 @@ public enum HuggingFaceGPT2 {
         try flag("scale_attn_by_inverse_layer_idx", expected: false)
         try flag("reorder_and_upcast_attn", expected: false)
         try flag("add_cross_attention", expected: false)
-        try flag("tie_word_embeddings", expected: true)
+        var tied = true
+        if let t = o["tie_word_embeddings"], !(t is NSNull) {
+            guard let b = t as? Bool else { throw fail("tie_word_embeddings", "is \(t); expected true or false") }
+            tied = b
+        }
         var bias = true
         if let extra = o[tinygptKey] {
             guard let e = extra as? [String: Any], e.keys.allSatisfy({ $0 == "bias" }), e["bias"] == nil || e["bias"] is Bool else {
@@ -92,7 +101,7 @@ public enum HuggingFaceGPT2 {
         let config = GPTConfig(vocabSize: vocab, blockSize: positions, nLayer: layers, nHead: heads, nEmbd: embd,
                                dropout: 0, bias: bias)
         do { try config.validate() } catch { throw CheckpointError("\(path): \(error)") }
-        return config
+        return (config, tied)
     }
 
     // MARK: weights
@@ -166,7 +175,7 @@ public enum HuggingFaceGPT2 {
         guard FileSystem.isDirectory(folder.path) else {
             throw CheckpointError("\(folder.path): not a directory (expected a Hugging Face model folder)")
         }
-        let config = try readConfig(folder: folder)
+        let (config, tied) = try readConfigFile(folder: folder)
         var set = try openTensors(folder: folder)
         // n_layer bounds the spec list below; a config claiming more blocks than the files hold fails here.
         let lastBlock = "h.\(config.nLayer - 1).ln_1.weight"
@@ -212,6 +221,9 @@ public enum HuggingFaceGPT2 {
             guard (0..<t.count).allSatisfy({ t.data[$0] == 0 }) else {
                 throw CheckpointError("\(file.url.path): \(e.name): not zero, but config.json says \(tinygptKey).bias is false")
             }
+        }
+        if !tied && head == nil {
+            throw CheckpointError("\(folder.appendingPathComponent(configFile).path): tie_word_embeddings: is false but the weights have no lm_head.weight (TinyGPT ties the head to wte)")
         }
         let model = GPT(config: config, seed: nil, trainable: trainable)
         for (p, item) in zip(model.parameters, plan) {

@@ -152,6 +152,10 @@ final class HuggingFaceImportTests: XCTestCase {
         try rewrite(folder, tensors + [("lm_head.weight", tied), ("transformer.h.0.attn.bias", Tensor(zeros: [1, 1, 32, 32])),
                                        ("transformer.h.0.attn.masked_bias", Tensor(zeros: [1]))])
         XCTAssertNoThrow(try HuggingFaceGPT2.load(folder: folder))
+        // Saved untied but equal to wte: accepted too.
+        let untiedConfig = try copy { $0["tie_word_embeddings"] = false }
+        try rewrite(untiedConfig, tensors + [("lm_head.weight", tied)])
+        XCTAssertNoThrow(try HuggingFaceGPT2.load(folder: untiedConfig))
         tied.data[5] += 1
         try rewrite(folder, tensors + [("lm_head.weight", tied)])
         XCTAssertTrue(refusal(folder).contains("lm_head.weight: differs from wte.weight"), refusal(folder))

@@ -5,7 +5,7 @@ import Checkpoint
 import Data
 import Foundation
 import NN
-import Train
+import Evaluate
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

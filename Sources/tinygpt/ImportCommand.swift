@@ -7,7 +7,7 @@ import Data
 import Foundation
 import Kernels
 import NN
-import Train
+import Evaluate
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -123,7 +123,8 @@ public enum HuggingFaceGPT2 {
             for e in file.entries where names?.contains(e.name) ?? true {
                 let canonical = e.name.hasPrefix("transformer.") ? String(e.name.dropFirst(12)) : e.name
                 if let other = tensors[canonical] {
-                    throw CheckpointError("\(file.url.path): \(e.name): appears twice (also as \(other.entry.name) in \(other.file.url.lastPathComponent))")
+                    throw CheckpointError("\(file.url.path): \(e.name): appears twice (also as \(other.entry.name) " +
+                            "in \(other.file.url.lastPathComponent))")
                 }
                 tensors[canonical] = (file, e)
             }
@@ -151,7 +152,8 @@ public enum HuggingFaceGPT2 {
             for (tensor, shard) in map { byShard[shard, default: []].insert(tensor) }
             for (shard, names) in byShard.sorted(by: { $0.key < $1.key }) {
                 guard !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
-                    throw CheckpointError("\(index.path): weight_map: shard \"\(shard)\" is not a file name in this folder")
+                    throw CheckpointError("\(index.path): weight_map: shard \"\(shard)\" is not a file name in this " +
+                            "folder")
                 }
                 let file = try SafeTensorsFile(contentsOf: folder.appendingPathComponent(shard))
                 for n in names.sorted() where file.entry(n) == nil {
@@ -163,8 +165,10 @@ public enum HuggingFaceGPT2 {
         }
         for other in ["pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack"]
         where fm.fileExists(atPath: folder.appendingPathComponent(other).path) {
-            throw CheckpointError("\(folder.appendingPathComponent(other).path): only safetensors weights can be imported; "
-                                  + "load the model in transformers and save it with model.save_pretrained(folder, safe_serialization=True)")
+            throw CheckpointError("\(folder.appendingPathComponent(other).path): only safetensors weights can be " +
+                    "imported; "
+                                  + "load the model in transformers and save it with model.save_pretrained(folder, " +
+                                          "safe_serialization=True)")
         }
         throw CheckpointError("\(folder.path): no \(weightsFile) or \(indexFile) here")
     }
@@ -180,7 +184,8 @@ public enum HuggingFaceGPT2 {
         // n_layer bounds the spec list below; a config claiming more blocks than the files hold fails here.
         let lastBlock = "h.\(config.nLayer - 1).ln_1.weight"
         guard set.tensors[lastBlock] != nil else {
-            throw CheckpointError("\(folder.appendingPathComponent(configFile).path): n_layer: is \(config.nLayer) but the weights have no \(lastBlock)")
+            throw CheckpointError("\(folder.appendingPathComponent(configFile).path): n_layer: is \(config.nLayer) " +
+                    "but the weights have no \(lastBlock)")
         }
         var withBias = config
         withBias.bias = true
@@ -189,7 +194,8 @@ public enum HuggingFaceGPT2 {
         for spec in specs {
             let canonical = String(spec.name.dropFirst(12))  // our names all start with "transformer."
             guard let (file, e) = set.tensors.removeValue(forKey: canonical) else {
-                throw CheckpointError("\(set.files.first!.url.path): \(canonical): missing (config.json describes a model that has it)")
+                throw CheckpointError("\(set.files.first!.url.path): \(canonical): missing (config.json describes a " +
+                        "model that has it)")
             }
             let transpose = isConv1DWeight(spec.name)
             let expected = transpose ? [spec.shape[1], spec.shape[0]] : spec.shape
@@ -219,11 +225,13 @@ public enum HuggingFaceGPT2 {
             let t = Tensor(uninitialized: e.shape)
             file.readFloats(e, into: t.data)
             guard (0..<t.count).allSatisfy({ t.data[$0] == 0 }) else {
-                throw CheckpointError("\(file.url.path): \(e.name): not zero, but config.json says \(tinygptKey).bias is false")
+                throw CheckpointError("\(file.url.path): \(e.name): not zero, but config.json says " +
+                        "\(tinygptKey).bias is false")
             }
         }
         if !tied && head == nil {
-            throw CheckpointError("\(folder.appendingPathComponent(configFile).path): tie_word_embeddings: is false but the weights have no lm_head.weight (TinyGPT ties the head to wte)")
+            throw CheckpointError("\(folder.appendingPathComponent(configFile).path): tie_word_embeddings: is false " +
+                    "but the weights have no lm_head.weight (TinyGPT ties the head to wte)")
         }
         let model = GPT(config: config, seed: nil, trainable: trainable)
         for (p, item) in zip(model.parameters, plan) {
@@ -232,12 +240,14 @@ public enum HuggingFaceGPT2 {
         }
         if let (file, e) = head {
             guard e.shape == model.wte.shape, SafeTensorsFile.floatDtypes.contains(e.dtype) else {
-                throw CheckpointError("\(file.url.path): \(e.name): shape \(e.shape) \(e.dtype) expected \(model.wte.shape) like wte (tied head)")
+                throw CheckpointError("\(file.url.path): \(e.name): shape \(e.shape) \(e.dtype) expected " +
+                        "\(model.wte.shape) like wte (tied head)")
             }
             let h = Tensor(uninitialized: e.shape)
             file.readFloats(e, into: h.data)
             for i in 0..<h.count where h.data[i].bitPattern != model.wte.data[i].bitPattern {
-                throw CheckpointError("\(file.url.path): \(e.name): differs from wte.weight (an untied output head; TinyGPT ties the head to the token embedding)")
+                throw CheckpointError("\(file.url.path): \(e.name): differs from wte.weight (an untied output head; " +
+                        "TinyGPT ties the head to the token embedding)")
             }
         }
         let dtypes = Array(Set(plan.map(\.entry.dtype))).sorted()

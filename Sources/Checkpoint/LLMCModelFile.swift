@@ -72,17 +72,21 @@ public enum LLMCModelFile {
         var v: [Int] = []
         for i in 2...7 {
             let x = Int(field(i))
-            guard x > 0, x <= 1 << 24 else { throw CheckpointError("\(path): header[\(i)] (\(names[i - 2])) is \(x), expected a positive size") }
+            guard x > 0, x <= 1 << 24 else { throw CheckpointError("\(path): header[\(i)] (\(names[i - 2])) is " +
+                    "\(x), expected a positive size") }
             v.append(x)
         }
         let h = Header(version: version, maxT: v[0], V: v[1], L: v[2], NH: v[3], C: v[4], Vp: v[5])
-        guard h.Vp >= h.V else { throw CheckpointError("\(path): header[7] (Vp) is \(h.Vp), smaller than header[3] (V) \(h.V)") }
-        guard h.C % h.NH == 0 else { throw CheckpointError("\(path): header[6] (C) \(h.C) is not divisible by header[5] (NH) \(h.NH)") }
+        guard h.Vp >= h.V else { throw CheckpointError("\(path): header[7] (Vp) is \(h.Vp), smaller than header[3] " +
+                "(V) \(h.V)") }
+        guard h.C % h.NH == 0 else { throw CheckpointError("\(path): header[6] (C) \(h.C) is not divisible by " +
+                "header[5] (NH) \(h.NH)") }
         let width = version == 3 ? 4 : 2
         guard let count = floatCount(h), count.multipliedReportingOverflow(by: width).overflow == false,
               bytes.count == headerBytes + count * width else {
             let need = floatCount(h).map { "\(headerBytes + $0 * width)" } ?? "more than can be addressed"
-            throw CheckpointError("\(path): \(bytes.count) bytes, but its header describes \(need) (truncated or not this model)")
+            throw CheckpointError("\(path): \(bytes.count) bytes, but its header describes \(need) (truncated or " +
+                    "not this model)")
         }
         let config = GPTConfig(vocabSize: h.V, blockSize: h.maxT, nLayer: h.L, nHead: h.NH, nEmbd: h.C, dropout: 0, bias: true)
         let model = GPT(config: config, seed: nil, trainable: trainable)

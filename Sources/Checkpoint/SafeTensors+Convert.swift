@@ -48,7 +48,8 @@ extension SafeTensorsFile {
             default: return nil
             }
         }
-        guard let values else { throw CheckpointError("\(url.path): tensor \"\(name)\" has dtype \(e.dtype), expected I64, I32 or U8") }
+        guard let values else { throw CheckpointError("\(url.path): tensor \"\(name)\" has dtype \(e.dtype), " +
+                "expected I64, I32 or U8") }
         return values
     }
 }

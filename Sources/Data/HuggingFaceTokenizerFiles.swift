@@ -37,7 +37,8 @@ public enum HuggingFaceTokenizerFiles {
                 if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
                 let parts = l.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw DataError.badTokenizerFile(path: merges.path, problem: "line \(n + 1): expected two tokens separated by one space")
+                    throw DataError.badTokenizerFile(path: merges.path, problem: "line \(n + 1): expected two " +
+                            "tokens separated by one space")
                 }
                 pairs.append((String(parts[0]), String(parts[1])))
             }
@@ -68,14 +69,17 @@ public enum HuggingFaceTokenizerFiles {
         }
         var added: [String: Int] = [:]
         for case let t as [String: Any] in (o["added_tokens"] as? [Any]) ?? [] {
-            guard let id = t["id"] as? Int, let content = t["content"] as? String else { throw fail("added_tokens: entry without id and content") }
+            guard let id = t["id"] as? Int, let content = t["content"] as? String else { throw fail("added_tokens: " +
+                    "entry without id and content") }
             added[content] = id
         }
-        guard let vocab = model["vocab"] as? [String: Int] else { throw fail("model.vocab: expected an object of token -> id") }
+        guard let vocab = model["vocab"] as? [String: Int] else { throw fail("model.vocab: expected an object of " +
+                "token -> id") }
         switch type {
         case "BPE":
             let pre = (o["pre_tokenizer"] as? [String: Any])?["type"] as? String
-            guard pre == "ByteLevel" else { throw fail("pre_tokenizer: \(pre ?? "none"); only byte-level BPE (ByteLevel) can be imported") }
+            guard pre == "ByteLevel" else { throw fail("pre_tokenizer: \(pre ?? "none"); only byte-level BPE " +
+                    "(ByteLevel) can be imported") }
             var pairs: [(String, String)] = []
             for (i, m) in ((model["merges"] as? [Any]) ?? []).enumerated() {
                 if let s = m as? String {
@@ -94,12 +98,14 @@ public enum HuggingFaceTokenizerFiles {
             for (token, id) in vocab.sorted(by: { $0.value < $1.value }) where added[token] == nil {
                 let u = Array(token.unicodeScalars)
                 guard u.count == 1, id == scalars.count else {
-                    throw fail("model.vocab: \"\(token)\" -> \(id); only a character vocabulary with ids in code-point order can be imported")
+                    throw fail("model.vocab: \"\(token)\" -> \(id); only a character vocabulary with ids in " +
+                            "code-point order can be imported")
                 }
                 scalars.append(u[0])
             }
             let tok = CharTokenizer(scalars: scalars)
-            guard tok.scalars == scalars, !scalars.isEmpty else { throw fail("model.vocab: characters are not in code-point order") }
+            guard tok.scalars == scalars, !scalars.isEmpty else { throw fail("model.vocab: characters are not in " +
+                    "code-point order") }
             return tok
         default:
             throw fail("model.type \"\(type)\"; only BPE (byte-level) and WordLevel (characters) can be imported")
@@ -120,9 +126,11 @@ public enum HuggingFaceTokenizerFiles {
         var ids: [(Int32, Int32)] = []
         ids.reserveCapacity(merges.count)
         for (i, (l, r)) in merges.enumerated() {
-            guard let a = vocab[l], let b = vocab[r] else { throw fail("merge \(i + 1) \"\(l) \(r)\" uses a token that is not in the vocabulary") }
+            guard let a = vocab[l], let b = vocab[r] else { throw fail("merge \(i + 1) \"\(l) \(r)\" uses a token " +
+                    "that is not in the vocabulary") }
             guard vocab[l + r] == 256 + i else {
-                throw fail("merge \(i + 1) \"\(l) \(r)\": the merged token has id \(vocab[l + r].map(String.init) ?? "none"), expected \(256 + i)")
+                throw fail("merge \(i + 1) \"\(l) \(r)\": the merged token has id " +
+                        "\(vocab[l + r].map(String.init) ?? "none"), expected \(256 + i)")
             }
             ids.append((Int32(clamping: a), Int32(clamping: b)))
         }
@@ -148,7 +156,8 @@ public enum HuggingFaceTokenizerFiles {
             var s = ""
             if id >= base { s = names[Int32(id)] ?? "" } else { for b in tok.bytes(of: Int32(id)) { s.unicodeScalars.append(table[Int(b)]) } }
             if let other = seen[s] {
-                throw DataError.badTokenizerFile(path: "tokenizer", problem: "tokens \(other) and \(id) spell the same bytes; a Hugging Face vocabulary cannot hold both")
+                throw DataError.badTokenizerFile(path: "tokenizer", problem: "tokens \(other) and \(id) spell the " +
+                        "same bytes; a Hugging Face vocabulary cannot hold both")
             }
             seen[s] = id
             out.append(s)
@@ -178,11 +187,13 @@ public enum HuggingFaceTokenizerFiles {
         } else if let char = tokenizer as? CharTokenizer {
             strings = char.scalars.map { String($0) }
         } else {
-            throw DataError.badTokenizerFile(path: "tokenizer", problem: "\(tokenizer.type) tokenizers have no Hugging Face form")
+            throw DataError.badTokenizerFile(path: "tokenizer", problem: "\(tokenizer.type) tokenizers have no " +
+                    "Hugging Face form")
         }
         for (name, id) in extraTokens.sorted(by: { $0.value < $1.value }) {
             guard Int(id) == strings.count else {
-                throw DataError.badTokenizerFile(path: "tokenizer", problem: "added token \(name) has id \(id), expected \(strings.count)")
+                throw DataError.badTokenizerFile(path: "tokenizer", problem: "added token \(name) has id \(id), " +
+                        "expected \(strings.count)")
             }
             strings.append(name)
         }

@@ -21,7 +21,8 @@ public enum LLMCTokenizerFile {
         for id in 0..<tokenizer.vocabSize {
             let bytes = tokenizer.decodeBytes([Int32(id)])
             guard (1...255).contains(bytes.count) else {
-                throw DataError.badTokenizerFile(path: "tokenizer", problem: "token \(id) is \(bytes.count) bytes; llm.c's tokenizer file holds 1 to 255")
+                throw DataError.badTokenizerFile(path: "tokenizer", problem: "token \(id) is \(bytes.count) bytes; " +
+                        "llm.c's tokenizer file holds 1 to 255")
             }
             out.append(UInt8(bytes.count))
             out.append(contentsOf: bytes)
@@ -44,7 +45,8 @@ public enum LLMCTokenizerFile {
         guard field(0) == magic else { throw fail("header[0] (magic) is \(field(0)), expected \(magic)") }
         let version = field(1), vocab = Int(field(2))
         guard version == 1 || version == 2 else { throw fail("header[1] (version) is \(version), expected 1 or 2") }
-        guard vocab > 0, vocab <= (bytes.count - 1024) / 2 else { throw fail("header[2] (vocabulary size) \(vocab) does not fit the file") }
+        guard vocab > 0, vocab <= (bytes.count - 1024) / 2 else { throw fail("header[2] (vocabulary size) \(vocab) " +
+                "does not fit the file") }
         var tokens: [[UInt8]] = []
         tokens.reserveCapacity(vocab)
         var p = 1024
@@ -71,7 +73,8 @@ public enum LLMCTokenizerFile {
             throw fail("token \(id) is \(t) here but \(tokenizer.decodeBytes([Int32(id)])) in the tokenizer")
         }
         guard eot == tokenizer.eotToken else {
-            throw fail("end-of-text id \(eot.map(String.init) ?? "none"), the tokenizer's is \(tokenizer.eotToken.map(String.init) ?? "none")")
+            throw fail("end-of-text id \(eot.map(String.init) ?? "none"), the tokenizer's is " +
+                    "\(tokenizer.eotToken.map(String.init) ?? "none")")
         }
     }
 }

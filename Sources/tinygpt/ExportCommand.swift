@@ -45,7 +45,8 @@ struct ExportCommand: ParsableCommand {
                 let ft = try FinetuneState.decode(state, source: statePath)
                 for (name, id) in ft.tokens { extraTokens["<|\(name)|>"] = id }
                 if ft.task == .classify {
-                    note = "exported the backbone only: the classifier head (\(ft.labels.count) labels) is not part of GPT2LMHeadModel"
+                    note = "exported the backbone only: the classifier head (\(ft.labels.count) labels) is not part " +
+                            "of GPT2LMHeadModel"
                 }
             }
             var config = state.model
@@ -56,7 +57,8 @@ struct ExportCommand: ParsableCommand {
             for p in model.parameters { try weights.read(p.name, into: p.tensor) }
             let vocabulary = tokenizer.vocabSize + extraTokens.count
             guard vocabulary <= config.vocabSize else {
-                throw ValidationError("\(statePath): the tokenizer has \(vocabulary) tokens but the model's vocab_size is \(config.vocabSize)")
+                throw ValidationError("\(statePath): the tokenizer has \(vocabulary) tokens but the model's " +
+                        "vocab_size is \(config.vocabSize)")
             }
 
             try AtomicDirectory.create(outURL) { dir in
@@ -74,7 +76,8 @@ struct ExportCommand: ParsableCommand {
                 }
             }
             if let note { Terminal.warning(note) }
-            Terminal.line("exported \(url.path) (\(format.rawValue)): \(config.nLayer) layers, \(config.nEmbd) wide, vocab \(config.vocabSize), \(tokenizer.type) tokenizer -> \(outURL.path)")
+            Terminal.line("exported \(url.path) (\(format.rawValue)): \(config.nLayer) layers, \(config.nEmbd) " +
+                    "wide, vocab \(config.vocabSize), \(tokenizer.type) tokenizer -> \(outURL.path)")
         }
     }
 }

@@ -8,6 +8,7 @@ import Foundation
 import Kernels
 import NN
 import Evaluate
+import Train
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,12 +71,15 @@ struct ImportCommand: ParsableCommand {
             if let tokenizer { tok = try ImportCommand.loadTokenizer(tokenizer) }
             guard let tok else {
                 if info["format"] as? String == "llmc" {
-                    throw ValidationError("\(source.path): llm.c's tokenizer file holds no merges, so it cannot encode; pass --tokenizer gpt2|PATH")
+                    throw ValidationError("\(source.path): llm.c's tokenizer file holds no merges, so it cannot " +
+                            "encode; pass --tokenizer gpt2|PATH")
                 }
-                throw ValidationError("\(source.path): no tokenizer here (vocab.json + merges.txt or tokenizer.json); pass --tokenizer gpt2|PATH")
+                throw ValidationError("\(source.path): no tokenizer here (vocab.json + merges.txt or " +
+                        "tokenizer.json); pass --tokenizer gpt2|PATH")
             }
             guard tok.vocabSize <= model.config.vocabSize else {
-                throw ValidationError("\(tokenizer ?? source.path): the tokenizer has \(tok.vocabSize) tokens but the model's vocab_size is \(model.config.vocabSize)")
+                throw ValidationError("\(tokenizer ?? source.path): the tokenizer has \(tok.vocabSize) tokens but " +
+                        "the model's vocab_size is \(model.config.vocabSize)")
             }
             if (info["format"] as? String) == "llmc", isDirectory.boolValue {
                 let table = source.appendingPathComponent("tokenizer.bin")
@@ -105,8 +109,10 @@ struct ImportCommand: ParsableCommand {
                 try AtomicDirectory.writeFile(shapeBytes, named: ImportCommand.modelConfigFile, in: dir)
             }
             let c = model.config
-            Terminal.line("imported \(source.path) (\(info["format"]!)): \(c.nLayer) layers, \(c.nHead) heads, \(c.nEmbd) wide, "
-                          + "block \(c.blockSize), vocab \(c.vocabSize), \(tok.type) tokenizer of \(tok.vocabSize) tokens -> \(outURL.path)")
+            Terminal.line("imported \(source.path) (\(info["format"]!)): \(c.nLayer) layers, \(c.nHead) heads, " +
+                    "\(c.nEmbd) wide, "
+                          + "block \(c.blockSize), vocab \(c.vocabSize), \(tok.type) tokenizer of \(tok.vocabSize) " +
+                                  "tokens -> \(outURL.path)")
         }
     }
 

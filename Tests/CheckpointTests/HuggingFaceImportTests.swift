@@ -90,7 +90,8 @@ final class HuggingFaceImportTests: XCTestCase {
             ("tie_word_embeddings", false, "tie_word_embeddings"),
             ("n_embd", 30, "n_embd (30) must be divisible by n_head (4)"),
             ("n_layer", -1, "n_layer: is -1"),
-            ("tinygpt", ["bias": false], "transformer.h.0.ln_1.bias: not zero, but config.json says tinygpt.bias is false"),
+            ("tinygpt", ["bias": false], "transformer.h.0.ln_1.bias: not zero, but config.json says tinygpt.bias is " +
+                    "false"),
             ("tinygpt", ["dropout": 0.1], "tinygpt: is"),
         ]
         for (key, value, expected) in cases {

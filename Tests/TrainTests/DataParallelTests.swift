@@ -102,7 +102,8 @@ final class DataParallelTests: XCTestCase {
         let data = try prepareCharDataset(in: dir.url)
         let base = dir.url.appendingPathComponent("base")
         XCTAssertEqual(try run(pretrainArguments(data: data, out: base, steps: 2)).status, 0)
-        let rows = (0..<16).map { i in "{\"text\": \"the king \(i % 2 == 0 ? "laughs" : "speaks")\", \"label\": \(i % 2)}" }
+        let rows = (0..<16).map { i in "{\"text\": \"the king \(i % 2 == 0 ? "laughs" : "speaks")\", \"label\": " +
+                "\(i % 2)}" }
         let train = dir.url.appendingPathComponent("train.jsonl")
         try (rows.joined(separator: "\n") + "\n").write(to: train, atomically: true, encoding: .utf8)
         let out = dir.url.appendingPathComponent("classify")

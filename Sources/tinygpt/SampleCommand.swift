@@ -7,7 +7,13 @@ import NN
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sample", abstract: "Generate text from a checkpoint, streaming tokens as they are sampled.")
+        commandName: "sample", abstract: "Generate text from a checkpoint, streaming tokens as they are sampled.",
+        discussion: """
+            Generation stops at the tokenizer's end-of-text token (GPT-2's <|endoftext|>) unless --no-stop \
+            is given, at the first --stop string (not printed), or after --max-new-tokens tokens.
+            Example: tinygpt sample --checkpoint checkpoints/cpu --prompt "ROMEO:" --max-new-tokens 300 --top-k 40
+            Example: tinygpt sample --checkpoint checkpoints/sft --prompt "Q: 2+2?\\nA:" --stop "\\n\\n"
+            """)
 
     @Option(name: .long, help: "Checkpoint: a step directory or a run directory (uses its latest).")
     var checkpoint: String
@@ -20,6 +26,11 @@ struct SampleCommand: ParsableCommand {
     var topP: Float?
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1337
     @Option(name: .customLong("num-samples"), help: "Independent samples to draw.") var numSamples: Int = 1
+    @Option(name: .customLong("stop"), parsing: .singleValue,
+            help: "End a sample at this text (repeatable; \\n is a newline).")
+    var stopStrings: [String] = []
+    @Flag(name: .customLong("no-stop"), help: "Do not stop at the end-of-text token or at --stop strings.")
+    var noStop = false
 
     func run() throws {
         try runReportingErrors {
@@ -42,11 +53,14 @@ struct SampleCommand: ParsableCommand {
                 if i > 0 { Terminal.raw("\n---------------\n") }
                 if let prompt { Terminal.raw(prompt) }
                 var decoder = StreamingDecoder(tokenizer: tok)
+                var stops = StopSequences(noStop ? [] : stopStrings.map(unescapeFlagText))
+                let end = noStop ? nil : tok.eotToken
                 _ = try loaded.model.generate(prompt: ids, maxNewTokens: maxNewTokens, sampler: &sampler) { token in
-                    Terminal.raw(decoder.push(token))
-                    return true
+                    if token == end { return false }
+                    Terminal.raw(stops.push(decoder.push(token)))
+                    return !stops.stopped
                 }
-                Terminal.raw(decoder.finish() + "\n")
+                Terminal.raw(stops.push(decoder.finish()) + stops.finish() + "\n")
             }
         }
     }

@@ -25,6 +25,8 @@ public struct OptimizationConfig: Configurable, Equatable {
     public var logInterval = 1
     public var alwaysSaveCheckpoint = true
     public var keepLast = 3
+    /// Train even when the memory estimate exceeds this machine's memory (MemoryCheck).
+    public var allowOversubscribe = false
 
     public init() {}
 
@@ -46,6 +48,7 @@ public struct OptimizationConfig: Configurable, Equatable {
         .int("log_interval", \.logInterval, min: 1),
         .bool("always_save_checkpoint", \.alwaysSaveCheckpoint),
         .int("keep_last", \.keepLast, min: 1),
+        .bool("allow_oversubscribe", \.allowOversubscribe),
     ]
 
     public func validate(source: String) throws {

@@ -261,12 +261,34 @@ public struct CheckpointStore {
         }
         let state = try readState(from: directory)
 
-        for p in model { try weights.read(p.name, into: p.tensor) }
+        // A non-finite value is refused with the tensor's name (the model's values are then undefined):
+        // NaN weights would otherwise sample newlines and evaluate to "loss nan" without a word.
+        for p in model {
+            try weights.read(p.name, into: p.tensor)
+            try requireFinite(p.tensor, name: p.name, file: weights.url.path)
+        }
         if let optimizer, let moments {
-            for (name, t) in optimizer.stateTensors { try moments.read(name, into: t) }
+            for (name, t) in optimizer.stateTensors {
+                try moments.read(name, into: t)
+                try requireFinite(t, name: name, file: moments.url.path)
+            }
             optimizer.stepCount = optimizerStep
         }
         return state
+    }
+
+    /// Throws naming `name` and `file` when `tensor` holds a NaN or an infinity.
+    static func requireFinite(_ tensor: Tensor, name: String, file: String) throws {
+        let p = tensor.data, n = tensor.count
+        // x·0 is 0 for every finite x and NaN for NaN and ±inf, so one vector sum finds any of them.
+        var acc = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= n { acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) * 0; i += 8 }
+        var tail: Float = 0
+        while i < n { tail += p[i] * 0; i += 1 }
+        if !(acc.sum() + tail).isFinite, let bad = (0..<n).first(where: { !p[$0].isFinite }) {
+            throw CheckpointError("\(file): tensor \"\(name)\" holds a non-finite value (\(p[bad]) at element \(bad)); " +
+                                  "the run that saved it diverged, resume from an earlier checkpoint")
+        }
     }
 
     /// Checks that `file` holds exactly the F32 tensors `expected` (names and shapes).

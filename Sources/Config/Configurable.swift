@@ -66,6 +66,11 @@ extension Configurable {
         guard let object = parsed as? [String: Any] else {
             throw ConfigError(source: path, message: "expected a JSON object at the top level")
         }
+        // JSONSerialization keeps the last of two equal keys without a word; a config that sets a key
+        // twice is a mistake whichever one was meant.
+        if let key = JSONValue.duplicateTopLevelKey(in: data) {
+            throw ConfigError(source: path, message: "config key \"\(key)\" appears more than once")
+        }
         var config = Self()
         try config.apply(json: object, source: path)
         return config

@@ -9,6 +9,7 @@
 // which readers ignore and the next save removes. The links are replaced atomically (a new link
 // under a temporary name renamed over the old one). One writer per run directory.
 import Autograd
+import Data
 import Foundation
 import NN
 import Optim
@@ -224,6 +225,9 @@ public struct CheckpointStore {
         let url = directory.appendingPathComponent(stateFile)
         guard FileSystem.exists(url.path) else {
             throw CheckpointError("checkpoint \(directory.path): \(stateFile) is missing")
+        }
+        if let kind = RegularFile.problem(url.path) {
+            throw CheckpointError("\(url.path): is \(kind), not a regular file (expected a checkpoint's state)")
         }
         do { return try Foundation.Data(contentsOf: url) } catch {
             throw CheckpointError("checkpoint \(directory.path): cannot read \(stateFile): \(reason(error))")

@@ -54,6 +54,11 @@ extension Configurable {
 
     /// The defaults with a config file on top.
     public static func load(path: String) throws -> Self {
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
+            throw ConfigError(source: path, message: "is not a regular file (a FIFO, device or directory); " +
+                    "expected a JSON config file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(source: path, message: "cannot read config file (missing or unreadable)")
         }

@@ -51,7 +51,8 @@ public struct CheckpointStore {
 
     /// Writes checkpoint `step` atomically and returns its directory. Points RUN/latest at it (and
     /// RUN/best when `isBest`), then prunes old checkpoints beyond `keepLast`. Refuses to replace an
-    /// existing step directory. `optimizer` nil writes no optimizer file (weights-only checkpoint).
+    /// existing step directory, unless it holds this very state (then it is returned as it is).
+    /// `optimizer` nil writes no optimizer file (weights-only checkpoint).
     @discardableResult
     public func save(step: Int, model: [NamedParameter], optimizer: AdamW?, state: Foundation.Data,
                      isBest: Bool = false) throws -> URL {
@@ -60,7 +61,15 @@ public struct CheckpointStore {
         try prepareRunDirectory()
         let name = CheckpointStore.directoryName(step: step)
         let final = runDirectory.appendingPathComponent(name, isDirectory: true)
-        guard !FileSystem.entryExists(final.path) else {
+        if FileSystem.entryExists(final.path) {
+            // The same state again (a Ctrl-C or SIGTERM right after a scheduled save, or before the first
+            // step of a run resumed with the same config): the step, RNG streams and data position are
+            // those of the checkpoint already there, so it is this save; nothing is rewritten.
+            let existing = final.appendingPathComponent(CheckpointStore.stateFile)
+            if (try? Foundation.Data(contentsOf: existing)) == state {
+                if isBest { try pointLink(CheckpointStore.bestLink, at: name) }
+                return final
+            }
             throw CheckpointError("\(final.path): a checkpoint for step \(step) already exists; refusing to overwrite "
                                   + "it")
         }
@@ -290,8 +299,8 @@ public struct CheckpointStore {
         var tail: Float = 0
         while i < n { tail += p[i] * 0; i += 1 }
         if !(acc.sum() + tail).isFinite, let bad = (0..<n).first(where: { !p[$0].isFinite }) {
-            throw CheckpointError("\(file): tensor \"\(name)\" holds a non-finite value (\(p[bad]) at element \(bad)); " +
-                                  "the run that saved it diverged, resume from an earlier checkpoint")
+            throw CheckpointError("\(file): tensor \"\(name)\" holds a non-finite value (\(p[bad]) at element " +
+                                  "\(bad)); the run that saved it diverged, resume from an earlier checkpoint")
         }
     }
 

@@ -145,7 +145,8 @@ enum FinetuneSetup {
         try mc.validate()
         try MemoryCheck.verify(mc, batch: config.batchSize, time: mc.blockSize,
                                allowOversubscribe: config.allowOversubscribe,
-                               source: config.initFrom == "scratch" ? config.modelConfig ?? "model_config" : config.initFrom)
+                               source: config.initFrom == "scratch" ? config.modelConfig ?? "model_config"
+                                                                    : config.initFrom)
         let model = GPT(config: mc, seed: base.model == nil ? UInt64(seed) : nil)
         if let b = base.model { copyWeights(from: b, to: model, seed: SeedOffset.addedEmbeddings.seed(seed)) }
         let head = task == .classify

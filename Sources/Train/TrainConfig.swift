@@ -65,9 +65,10 @@ public struct TrainConfig: Configurable, Equatable {
         let perStep = Double(optimization.batchSize) * Double(model.blockSize)
             * Double(optimization.gradientAccumulationSteps)
         if !(perStep < GPT.countLimit) {
+            let o = optimization
             throw ConfigError(source: source, message: "batch_size × block_size × gradient_accumulation_steps " +
-                    "(\(optimization.batchSize) × \(model.blockSize) × \(optimization.gradientAccumulationSteps)) is " +
-                    "more tokens per step than can be counted; lower gradient_accumulation_steps")
+                    "(\(o.batchSize) × \(model.blockSize) × \(o.gradientAccumulationSteps)) is more tokens per " +
+                    "step than can be counted; lower gradient_accumulation_steps")
         }
     }
 

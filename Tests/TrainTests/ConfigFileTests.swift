@@ -22,7 +22,7 @@ final class ConfigFileTests: XCTestCase {
         let m = message { _ = try TrainConfig.load(path: file.path) }
         XCTAssertEqual(m, "\(file.path): config key \"n_layer\" appears more than once")
         XCTAssertNil(JSONValue.duplicateTopLevelKey(in: Foundation.Data(#"{"a": {"b": 1, "b": 2}, "c": "a:"}"#.utf8)))
-        XCTAssertEqual(JSONValue.duplicateTopLevelKey(in: Foundation.Data(#"{"a\"": [1, {"a\"": 2}], "a\"" : 3}"#.utf8)),
-                       "a\"")
+        let escaped = Foundation.Data(#"{"a\"": [1, {"a\"": 2}], "a\"" : 3}"#.utf8)
+        XCTAssertEqual(JSONValue.duplicateTopLevelKey(in: escaped), "a\"")
     }
 }

@@ -49,7 +49,9 @@ final class SizeLimitTests: XCTestCase {
             XCTAssertGreaterThan(plan.memory.total, 1 << 40, "\(overrides)")
             let start = Date()
             let (estimate, measured) = plan.estimateTime()
-            XCTAssertLessThan(Date().timeIntervalSince(start), 30, "\(overrides)")
+            // About 5 s on an idle 2-core machine; the bound leaves room for a busy one (it used to run for
+            // minutes and then abort on a 160 GB allocation).
+            XCTAssertLessThan(Date().timeIntervalSince(start), 120, "\(overrides)")
             XCTAssertTrue(estimate.stepMs.isFinite && estimate.stepMs > 0, "\(overrides)")
             XCTAssertTrue(measured.attentionForwardSeconds.isFinite, "\(overrides)")
         }

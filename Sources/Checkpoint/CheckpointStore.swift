@@ -9,6 +9,7 @@
 // which readers ignore and the next save removes. The links are replaced atomically (a new link
 // under a temporary name renamed over the old one). One writer per run directory.
 import Autograd
+import Data
 import Foundation
 import NN
 import Optim
@@ -50,7 +51,8 @@ public struct CheckpointStore {
 
     /// Writes checkpoint `step` atomically and returns its directory. Points RUN/latest at it (and
     /// RUN/best when `isBest`), then prunes old checkpoints beyond `keepLast`. Refuses to replace an
-    /// existing step directory. `optimizer` nil writes no optimizer file (weights-only checkpoint).
+    /// existing step directory, unless it holds this very state (then it is returned as it is).
+    /// `optimizer` nil writes no optimizer file (weights-only checkpoint).
     @discardableResult
     public func save(step: Int, model: [NamedParameter], optimizer: AdamW?, state: Foundation.Data,
                      isBest: Bool = false) throws -> URL {
@@ -59,7 +61,15 @@ public struct CheckpointStore {
         try prepareRunDirectory()
         let name = CheckpointStore.directoryName(step: step)
         let final = runDirectory.appendingPathComponent(name, isDirectory: true)
-        guard !FileSystem.entryExists(final.path) else {
+        if FileSystem.entryExists(final.path) {
+            // The same state again (a Ctrl-C or SIGTERM right after a scheduled save, or before the first
+            // step of a run resumed with the same config): the step, RNG streams and data position are
+            // those of the checkpoint already there, so it is this save; nothing is rewritten.
+            let existing = final.appendingPathComponent(CheckpointStore.stateFile)
+            if (try? Foundation.Data(contentsOf: existing)) == state {
+                if isBest { try pointLink(CheckpointStore.bestLink, at: name) }
+                return final
+            }
             throw CheckpointError("\(final.path): a checkpoint for step \(step) already exists; refusing to overwrite "
                                   + "it")
         }
@@ -225,6 +235,9 @@ public struct CheckpointStore {
         guard FileSystem.exists(url.path) else {
             throw CheckpointError("checkpoint \(directory.path): \(stateFile) is missing")
         }
+        if let kind = RegularFile.problem(url.path) {
+            throw CheckpointError("\(url.path): is \(kind), not a regular file (expected a checkpoint's state)")
+        }
         do { return try Foundation.Data(contentsOf: url) } catch {
             throw CheckpointError("checkpoint \(directory.path): cannot read \(stateFile): \(reason(error))")
         }
@@ -261,12 +274,34 @@ public struct CheckpointStore {
         }
         let state = try readState(from: directory)
 
-        for p in model { try weights.read(p.name, into: p.tensor) }
+        // A non-finite value is refused with the tensor's name (the model's values are then undefined):
+        // NaN weights would otherwise sample newlines and evaluate to "loss nan" without a word.
+        for p in model {
+            try weights.read(p.name, into: p.tensor)
+            try requireFinite(p.tensor, name: p.name, file: weights.url.path)
+        }
         if let optimizer, let moments {
-            for (name, t) in optimizer.stateTensors { try moments.read(name, into: t) }
+            for (name, t) in optimizer.stateTensors {
+                try moments.read(name, into: t)
+                try requireFinite(t, name: name, file: moments.url.path)
+            }
             optimizer.stepCount = optimizerStep
         }
         return state
+    }
+
+    /// Throws naming `name` and `file` when `tensor` holds a NaN or an infinity.
+    static func requireFinite(_ tensor: Tensor, name: String, file: String) throws {
+        let p = tensor.data, n = tensor.count
+        // x·0 is 0 for every finite x and NaN for NaN and ±inf, so one vector sum finds any of them.
+        var acc = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= n { acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) * 0; i += 8 }
+        var tail: Float = 0
+        while i < n { tail += p[i] * 0; i += 1 }
+        if !(acc.sum() + tail).isFinite, let bad = (0..<n).first(where: { !p[$0].isFinite }) {
+            throw CheckpointError("\(file): tensor \"\(name)\" holds a non-finite value (\(p[bad]) at element " +
+                                  "\(bad)); the run that saved it diverged, resume from an earlier checkpoint")
+        }
     }
 
     /// Checks that `file` holds exactly the F32 tensors `expected` (names and shapes).

@@ -10,6 +10,8 @@ import NN
 public struct RunState {
     public static let format = "tinygpt-checkpoint"
     public static let version = 1
+    /// The largest step state.json may hold.
+    public static let maximumStep = 1 << 50
 
     public var kind: String                 // "pretrain" (fine-tuning adds its own kinds)
     public var step: Int
@@ -60,10 +62,17 @@ public struct RunState {
               let tokenizer = o["tokenizer"] as? [String: Any], let rng = o["rng"] as? [String: Any] else {
             throw fail("state.json lacks one of kind, step, config, model, tokenizer, rng")
         }
+        // A step past 2^50 would take longer than any run; a negative one would train at a negative
+        // learning rate.
+        guard (0...Self.maximumStep).contains(step) else {
+            throw fail("step must be in 0...\(Self.maximumStep), got \(step)")
+        }
         let model: GPTConfig
         do { model = try GPTConfig(savedJSON: m, source: source) } catch let e as ConfigError {
             throw fail(e.message)
         }
+        guard model.vocabSize > 0 else { throw fail("model.vocab_size must be a positive integer, got null") }
+        if let problem = GPT.sizeProblem(model) { throw fail("model: " + problem) }
         func words(_ k: String) throws -> RandomGenerator {
             guard let a = rng[k] as? [String], a.count == 4 else { throw fail("rng.\(k) must be 4 words") }
             let w = a.compactMap(UInt64.init)

@@ -7,6 +7,7 @@
 //             after the last one), which is what the reference implementation checks too.
 // TinyGPT writes F32 only; the reader understands every dtype's size (to validate offsets) but reads F32.
 import Autograd
+import Data
 import Foundation
 
 public enum SafeTensors {
@@ -126,6 +127,9 @@ public final class SafeTensorsFile {
     public init(contentsOf url: URL) throws {
         self.url = url
         let path = url.path
+        if let kind = RegularFile.problem(path) {
+            throw CheckpointError("\(path): is \(kind), not a regular file (expected a safetensors file)")
+        }
         do {
             bytes = try Foundation.Data(contentsOf: url, options: .alwaysMapped)
         } catch {

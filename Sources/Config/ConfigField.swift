@@ -157,6 +157,36 @@ public enum JSONValue {
         return raw
     }
 
+    /// The first key that appears twice in the top-level object of `data`, which must be valid JSON
+    /// (keys compare after their escapes are decoded: "a" and "\u0061" are the same key).
+    public static func duplicateTopLevelKey(in data: Foundation.Data) -> String? {
+        let bytes = [UInt8](data)
+        var depth = 0, i = 0, seen = Set<String>()
+        var lastString: Range<Int>? = nil
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\""):
+                let start = i
+                i += 1
+                while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+                lastString = start..<min(i + 1, bytes.count)
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; lastString = nil
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; lastString = nil
+            case UInt8(ascii: ":"):
+                if depth == 1, let r = lastString,
+                   let key = try? JSONSerialization.jsonObject(with: Foundation.Data(bytes[r]),
+                                                               options: [.fragmentsAllowed]) as? String {
+                    if !seen.insert(key).inserted { return key }
+                }
+                lastString = nil
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): break
+            default: lastString = nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
     static func describe(_ v: Any) -> String {
         if let s = v as? String { return "\"\(s)\"" }
         if let n = v as? NSNumber { return isBool(n) ? (n.boolValue ? "true" : "false") : "\(n)" }

@@ -54,6 +54,11 @@ extension Configurable {
 
     /// The defaults with a config file on top.
     public static func load(path: String) throws -> Self {
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
+            throw ConfigError(source: path, message: "is not a regular file (a FIFO, device or directory); " +
+                    "expected a JSON config file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(source: path, message: "cannot read config file (missing or unreadable)")
         }
@@ -65,6 +70,11 @@ extension Configurable {
         }
         guard let object = parsed as? [String: Any] else {
             throw ConfigError(source: path, message: "expected a JSON object at the top level")
+        }
+        // JSONSerialization keeps the last of two equal keys without a word; a config that sets a key
+        // twice is a mistake whichever one was meant.
+        if let key = JSONValue.duplicateTopLevelKey(in: data) {
+            throw ConfigError(source: path, message: "config key \"\(key)\" appears more than once")
         }
         var config = Self()
         try config.apply(json: object, source: path)

@@ -30,9 +30,13 @@ public enum DataError: Error, CustomStringConvertible, LocalizedError, Equatable
     case notEnoughTokens(what: String, tokens: Int, needed: Int)
     /// An operating-system failure on a file (open, read, write, rename, mmap).
     case io(path: String, operation: String, errno: Int32)
+    /// A FIFO, device, socket or directory where a file was expected.
+    case notRegularFile(path: String, kind: String, what: String)
 
     public var description: String {
         switch self {
+        case let .notRegularFile(path, kind, what):
+            return "\(path): is \(kind), not a regular file (expected a \(what))"
         case .missingFile(let path, let what):
             return "\(path): \(what) not found"
         case .emptyInput(let path):

@@ -59,6 +59,7 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     }
 
     public static func load(_ url: URL) throws -> DatasetManifest {
+        try RegularFile.require(url.path, what: "dataset manifest")
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw DataError.missingFile(path: url.path, what: "dataset manifest")
         }

@@ -130,9 +130,40 @@ public enum DatasetPreparer {
             tokenizer = gpt2!
         }
 
-        try removeDatasetFiles(in: options.output)
-        try tokenizer.save(to: options.output.appendingPathComponent(DatasetDirectory.tokenizerFile))
-        return try tokenize(options, sources: sources, tokenizer: tokenizer, progress: progress)
+        // Built beside the old dataset, which stays whole until the new one is complete: a prepare that
+        // fails (invalid UTF-8 at the end of the input, a full disk) leaves it as it was.
+        let staging = options.output.appendingPathComponent(stagingDirectory, isDirectory: true)
+        try? FileManager.default.removeItem(at: staging)
+        do { try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false) } catch {
+            throw DataError.io(path: staging.path, operation: "create directory", errno: errno == 0 ? EACCES : errno)
+        }
+        var staged = options
+        staged.output = staging
+        let manifest: DatasetManifest
+        do {
+            try tokenizer.save(to: staging.appendingPathComponent(DatasetDirectory.tokenizerFile))
+            manifest = try tokenize(staged, sources: sources, tokenizer: tokenizer, progress: progress)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
+        }
+        try swap(staging, into: options.output)
+        return manifest
+    }
+
+    /// Where a prepare builds the new dataset, inside the output directory (so the moves are renames).
+    static let stagingDirectory = ".prepare-staging"
+
+    /// Replaces the dataset files of `dir` by those of `staging`: the old manifest goes first and the
+    /// new one comes last, so the directory reads as complete only when all its files are the new ones.
+    static func swap(_ staging: URL, into dir: URL) throws {
+        try removeDatasetFiles(in: dir)
+        let names = datasetFiles(in: staging).sorted { a, b in b == DatasetDirectory.manifestFile && a != b }
+        for n in names {
+            let from = staging.appendingPathComponent(n).path, to = dir.appendingPathComponent(n).path
+            if rename(from, to) != 0 { throw DataError.io(path: to, operation: "rename", errno: errno) }
+        }
+        try? FileManager.default.removeItem(at: staging)
     }
 
     // MARK: output directory
@@ -160,11 +191,22 @@ public enum DatasetPreparer {
         if let old = try? DatasetManifest.load(manifestURL),
            old.tokenizerSpec == options.tokenizer.description, old.valFraction == options.valFraction,
            old.shardTokens == options.shardTokens, old.errors == options.errors.rawValue,
-           old.sources.map({ [$0.path, String($0.bytes)] }) == sources.map({ [$0.path, String($0.bytes)] }) {
+           old.sources.map({ [$0.path, String($0.bytes)] }) == sources.map({ [$0.path, String($0.bytes)] }),
+           // A source edited in place keeps its path and size; its bytes decide.
+           zip(old.sources, sources).allSatisfy({ sha256(of: $1.url) == $0.sha256 }) {
             return  // the same dataset again: rebuilding it gives the same files
         }
         throw DataError.outputNotEmpty(path: dir.path,
                                        problem: "already holds a different dataset; pass --overwrite to replace it")
+    }
+
+    /// The SHA-256 of a file's bytes (as the manifest records each source's), nil when unreadable.
+    static func sha256(of url: URL) -> String? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(chunk) }
+        return hash.finalizeHex()
     }
 
     /// Names of files that a prepare writes (and --overwrite may delete); nothing else is touched.

@@ -75,6 +75,7 @@ enum TaskDatasetReader {
         if isDirectory.boolValue {
             throw DataError.badOption(flag: path, problem: "is a directory (expected a JSONL file)")
         }
+        try RegularFile.require(path, what: "JSONL file")
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError.io(path: path, operation: "read", errno: errno == 0 ? EIO : errno)
         }

@@ -152,6 +152,7 @@ public final class TokenShard: @unchecked Sendable {  // immutable after init; t
     public init(url: URL) throws {
         self.url = url
         let path = url.path
+        try RegularFile.require(path, what: "token shard")
         let fd = open(path, O_RDONLY)
         if fd < 0 {
             if errno == ENOENT { throw DataError.missingFile(path: path, what: "token shard") }

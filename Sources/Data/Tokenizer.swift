@@ -59,6 +59,7 @@ public enum TokenizerLoader {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw DataError.missingFile(path: url.path, what: "tokenizer file")
         }
+        try RegularFile.require(url.path, what: "tokenizer file")
         let data: Foundation.Data
         do { data = try Foundation.Data(contentsOf: url) } catch {
             throw DataError.badTokenizerFile(path: url.path, problem: "cannot read: \(error.localizedDescription)")

@@ -24,6 +24,15 @@ public struct LoadedModel {
                                            "fine-tuned from")
         }
         tokenizer = try TokenizerLoader.decode(state.tokenizer, source: stateURL.path + " (tokenizer)")
+        if tokenizer.vocabSize > state.model.vocabSize {
+            throw EvaluationError(stateURL.path, "the tokenizer has \(tokenizer.vocabSize) tokens but the model's " +
+                                  "vocab_size is \(state.model.vocabSize); the checkpoint is inconsistent")
+        }
+        let weightBytes = Double(GPT.parameterCount(state.model)) * Double(MemoryLayout<Float>.size)
+        if weightBytes > Double(ProcessInfo.processInfo.physicalMemory) {
+            throw EvaluationError(stateURL.path, "the model's \(GPT.parameterCount(state.model)) parameters need " +
+                                  "more memory than this machine has")
+        }
         var config = state.model
         config.dropout = 0
         model = GPT(config: config, seed: nil)

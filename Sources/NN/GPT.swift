@@ -222,7 +222,7 @@ extension GPT {
 
     /// Number of parameters of a model with `config`, without building it.
     public static func parameterCount(_ config: GPTConfig) -> Int {
-        parameterSpecs(config).reduce(0) { $0 + $1.count }
+        parameterSplit(config).total
     }
 
     /// The parameters in state_dict order (shared by the optimiser and checkpoints).

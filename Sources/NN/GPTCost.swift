@@ -18,10 +18,14 @@ public struct ParameterSplit: Equatable, Sendable {
 }
 
 extension GPT {
-    /// Parameters by part, read off the spec list so it stays in step with the model.
+    /// Parameters by part, read off the spec list so it stays in step with the model. Every block has
+    /// the same parameters, so the list of a model of at most two blocks is read and its blocks scaled
+    /// (a config may ask for a million layers; listing them would take seconds).
     public static func parameterSplit(_ config: GPTConfig) -> ParameterSplit {
+        var listed = config
+        listed.nLayer = min(config.nLayer, 2)
         var s = ParameterSplit(embedding: 0, blocks: 0, head: 0)
-        for spec in parameterSpecs(config) {
+        for spec in parameterSpecs(listed) {
             if spec.name.hasPrefix("transformer.wte.") || spec.name.hasPrefix("transformer.wpe.") {
                 s.embedding += spec.count
             } else if spec.name.hasPrefix("transformer.h.") {
@@ -30,6 +34,7 @@ extension GPT {
                 s.head += spec.count
             }
         }
+        if listed.nLayer > 0 { s.blocks = s.blocks / listed.nLayer * config.nLayer }
         return s
     }
 }

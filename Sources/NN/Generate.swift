@@ -38,7 +38,9 @@ extension GPT {
         var cache = KVCache(for: self, batch: 1)
         var logits = forwardIncremental(context, cache: &cache)  // (1, n, V)
         var generated: [Int32] = []
-        generated.reserveCapacity(maxNewTokens)
+        // Reserve a modest start only: the caller may ask for far more tokens than it will ever wait for
+        // (streaming stops when onToken returns false), and the array grows as tokens really come.
+        generated.reserveCapacity(min(maxNewTokens, 4096))
         while true {
             let token = sampler.next(logits.data + (logits.count - vocab), count: vocab)
             generated.append(token)

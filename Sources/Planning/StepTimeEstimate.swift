@@ -56,7 +56,7 @@ public struct StepTimeEstimate: Sendable {
         evalBatchMs = 1000 * (gemmForward + attentionForward + evalBytes * perByte)
         evaluations = Self.evaluationCount(maxIters: cfg.maxIters, evalInterval: cfg.evalInterval)
         trainSeconds = Double(cfg.maxIters) * (gemmMs + attentionMs + elementwiseMs) / 1000
-        evalSeconds = Double(evaluations * 2 * cfg.evalIters) * evalBatchMs / 1000
+        evalSeconds = Double(evaluations) * 2 * Double(cfg.evalIters) * evalBatchMs / 1000
     }
 
     /// Evaluations a fresh run makes: one before the first step, then every eval_interval steps and

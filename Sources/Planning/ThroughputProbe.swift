@@ -2,7 +2,10 @@
 // own products and the attention kernels at the configured thread count, and memcpy bandwidth. The whole probe takes
 // well under two seconds: each product is timed a few times (median), and one whose full size would
 // take long is timed on a slice of its rows (and, for a vocabulary-wide head, of its columns) and
-// scaled by FLOPs — sgemm throughput is flat in M and N beyond a few hundred.
+// scaled by FLOPs — sgemm throughput is flat in M and N beyond a few hundred. Whatever the config asks
+// for, no timed kernel's buffers exceed `probeFloats` (128 MiB): a product whose inner dimension alone
+// would is also sliced along K, and attention over a long context or wide heads is timed on a shorter
+// context (and narrower heads) and scaled by T²·hs.
 import Foundation
 import Kernels
 
@@ -74,6 +77,10 @@ public enum ThroughputProbe {
     static let memcpyFloats = 8 << 20
     /// The attention probe runs this many (batch, head) pairs per thread at most.
     static let attentionPairsPerThread = 4
+    /// Floats one timed kernel may allocate in all (128 MiB): `plan` must run for any config.
+    public static let probeFloats = 32 << 20
+    /// A long context is cut in half until the attention buffers fit, but not below this.
+    static let minimumProbeContext = 64
 
     /// Times `shapes` and the attention kernels at `threads` threads, and memcpy.
     public static func measure(_ shapes: [GemmShape], attention: AttentionShape,
@@ -93,17 +100,29 @@ public enum ThroughputProbe {
     /// all pairs: the kernels give each thread a fixed share of the pairs, so time grows with the share.
     static func time(_ shape: AttentionShape, threads: Int) -> (forward: Double, backward: Double) {
         guard shape.pairs > 0, shape.T > 0, shape.hs > 0 else { return (0, 0) }
+        let threads = max(1, min(threads, shape.pairs))
         var pairs = min(shape.pairs, attentionPairsPerThread * threads)
         if pairs > threads { pairs -= pairs % threads }
-        let g = AttentionGeometry.heads(B: 1, NH: pairs, T: shape.T, hs: shape.hs)
-        let n = pairs * shape.T * shape.hs
+        // Cut the context, then the head size, then the pairs until the buffers fit (in Double: the
+        // configured sizes may be far beyond Int products).
+        var t = shape.T, hs = shape.hs
+        func floats(_ p: Int, _ t: Int, _ hs: Int) -> Double {
+            let dp = Double(p), dt = Double(t)
+            return 8 * dp * dt * Double(hs) + dp * dt * (dt + 16) + Double(min(threads, p)) * min(64, dt) * dt
+        }
+        let budget = Double(probeFloats)
+        while floats(pairs, t, hs) > budget && t > minimumProbeContext { t = max(minimumProbeContext, t / 2) }
+        while floats(pairs, t, hs) > budget && hs > 1 { hs = max(1, hs / 2) }
+        while floats(pairs, t, hs) > budget && pairs > 1 { pairs = max(1, pairs / 2) }
+        let g = AttentionGeometry.heads(B: 1, NH: pairs, T: t, hs: hs)
+        let n = pairs * t * hs
         let buffers = (0..<8).map { _ in allocateAligned(n, zeroed: false) }  // q k v out dq dk dv dout
         let probs = allocateAligned(g.probsCount, zeroed: false)
         let scratch = allocateAligned(max(1, attentionBackwardScratchCount(g)), zeroed: false)
         defer { (buffers + [probs, scratch]).forEach(deallocateAligned) }
         var rng = RandomGenerator(seed: 8)
         for b in buffers { rng.fillUniform(b, count: n, low: -1, high: 1) }
-        let scale = 1 / Float(shape.hs).squareRoot()
+        let scale = 1 / Float(hs).squareRoot()
         let forward = median(seconds: 0.02, minimumRuns: 5) {
             attentionForward(buffers[3], probs, q: buffers[0], k: buffers[1], v: buffers[2], geometry: g,
                              scale: scale, causal: true, keyStart: nil)
@@ -114,19 +133,27 @@ public enum ThroughputProbe {
                               causal: true, keyStart: nil)
         }
         func perWorker(_ p: Int) -> Double { Double((p + min(threads, p) - 1) / min(threads, p)) }
-        let factor = perWorker(shape.pairs) / perWorker(pairs)
+        let context = Double(shape.T) / Double(t), width = Double(shape.hs) / Double(hs)
+        let factor = perWorker(shape.pairs) / perWorker(pairs) * context * context * width
         return (forward * factor, backward * factor)
     }
 
     /// The shape's full time, from the median of a few runs of it (or of a slice of it).
-    static func time(_ shape: GemmShape) -> GemmTiming {
-        var m = shape.m, n = shape.n
-        while 2 * Double(m) * Double(n) * Double(shape.k) > flopCap {
+    public static func time(_ shape: GemmShape) -> GemmTiming {
+        var m = shape.m, n = shape.n, k = shape.k
+        while 2 * Double(m) * Double(n) * Double(k) > flopCap {
             if m >= n && m > minimumSlice { m = max(minimumSlice, m / 2) }
             else if n > minimumSlice { n = max(minimumSlice, n / 2) }
             else { break }
         }
-        let k = shape.k
+        // A very wide inner dimension (or a very thin product) can still need more memory than a probe
+        // may take, or take long: slice K, then the larger of M and N.
+        func floats() -> Double { Double(m) * Double(k) + Double(n) * Double(k) + Double(m) * Double(n) }
+        while (floats() > Double(probeFloats) || 2 * Double(m) * Double(n) * Double(k) > 4 * flopCap)
+                && k > minimumSlice { k = max(minimumSlice, k / 2) }
+        while floats() > Double(probeFloats) && max(m, n) > 1 {
+            if m >= n { m = max(1, m / 2) } else { n = max(1, n / 2) }
+        }
         let a = allocateAligned(m * k, zeroed: false), b = allocateAligned(n * k, zeroed: false)
         let c = allocateAligned(m * n, zeroed: false)
         defer { deallocateAligned(a); deallocateAligned(b); deallocateAligned(c) }
@@ -138,7 +165,8 @@ public enum ThroughputProbe {
         let once = median(seconds: 0.05, minimumRuns: 8, quantile: 0.25) {
             sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
         }
-        let scale = Double(shape.m) * Double(shape.n) / (Double(m) * Double(n)) * Double(shape.calls)
+        let scale = Double(shape.m) * Double(shape.n) * Double(shape.k) / (Double(m) * Double(n) * Double(k))
+            * Double(shape.calls)
         return GemmTiming(shape: shape, seconds: once * scale, probeM: m, probeN: n)
     }
 

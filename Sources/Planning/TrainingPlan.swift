@@ -18,19 +18,8 @@ public struct TrainingPlan {
     /// True when vocab_size came from the dataset's tokenizer rather than the config.
     public private(set) var vocabularyFromDataset = false
 
-    /// Bytes a run holds at its peak (fp32 throughout).
-    public struct MemoryEstimate: Sendable {
-        public var parameters: Int
-        public var gradients: Int
-        /// AdamW's first and second moments.
-        public var adamMoments: Int
-        /// Saved for backward by one micro-batch's forward.
-        public var activations: Int
-        /// The gradient of the logits, allocated at the start of backward while every activation
-        /// is still held (the largest buffer backward adds).
-        public var logitsGradient: Int
-        public var total: Int { parameters + gradients + adamMoments + activations + logitsGradient }
-    }
+    /// Bytes a run holds at its peak (fp32 throughout), as training checks them before it allocates.
+    public typealias MemoryEstimate = TrainingMemory
 
     /// Resolves vocab_size the way Pretrainer does, then counts. `source` names the config in errors.
     public init(config: TrainConfig, source: String) throws {
@@ -39,20 +28,19 @@ public struct TrainingPlan {
         let fromDataset = config.vocabSize == nil
         let model = cfg.modelConfig(vocabSize: cfg.vocabSize!)
         do { try model.validate() } catch { throw ConfigError(source: source, message: "\(error)") }
+        try cfg.checkSizes(model: model, source: source)
         self.init(config: cfg, model: model)
         vocabularyFromDataset = fromDataset
     }
 
-    /// Counts for a model whose vocabulary is already known.
+    /// Counts for a model whose vocabulary is already known; its sizes must have passed
+    /// `TrainConfig.checkSizes`.
     public init(config: TrainConfig, model: GPTConfig) {
         self.config = config
         self.model = model
         parameters = GPT.parameterSplit(model)
         flopsPerToken = model.flopsPerToken
-        let n = parameters.total * MemoryLayout<Float>.size
-        let activations = GPT.savedActivations(model, batch: config.batchSize, time: config.blockSize)
-        memory = MemoryEstimate(parameters: n, gradients: n, adamMoments: 2 * n, activations: activations.bytes,
-                                logitsGradient: activations.logits * MemoryLayout<Float>.size)
+        memory = GPT.trainingMemory(model, batch: config.batchSize, time: config.blockSize)
     }
 
     /// FLOPs of one optimiser step: per token × batch × block × gradient accumulation.

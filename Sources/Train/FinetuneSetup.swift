@@ -116,6 +116,8 @@ enum FinetuneSetup {
         var mc = state.model
         mc.dropout = Float(config.dropout ?? Double(state.model.dropout))
         try mc.validate()
+        try MemoryCheck.verify(mc, batch: config.batchSize, time: mc.blockSize,
+                               allowOversubscribe: config.allowOversubscribe, source: source)
         let head = task == .classify ? ClassifierHead(features: mc.nEmbd, labels: rows.labels.count, seed: nil) : nil
         return Start(model: GPT(config: mc, seed: nil), head: head, tokenizer: tokenizer, state: ft,
                      resume: (url, state))
@@ -141,6 +143,10 @@ enum FinetuneSetup {
         mc.vocabSize = baseVocab + added
         mc.dropout = Float(config.dropout ?? Double(base.config.dropout))
         try mc.validate()
+        try MemoryCheck.verify(mc, batch: config.batchSize, time: mc.blockSize,
+                               allowOversubscribe: config.allowOversubscribe,
+                               source: config.initFrom == "scratch" ? config.modelConfig ?? "model_config"
+                                                                    : config.initFrom)
         let model = GPT(config: mc, seed: base.model == nil ? UInt64(seed) : nil)
         if let b = base.model { copyWeights(from: b, to: model, seed: SeedOffset.addedEmbeddings.seed(seed)) }
         let head = task == .classify

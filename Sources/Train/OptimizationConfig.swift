@@ -33,6 +33,8 @@ public struct OptimizationConfig: Configurable, Equatable {
     public var badStepLimit = 5
     public var lossSpikeZScore = 0.0
     public var rollbackLRScale = 0.5
+    /// Train even when the memory estimate exceeds this machine's memory (MemoryCheck).
+    public var allowOversubscribe = false
 
     public init() {}
 
@@ -58,6 +60,7 @@ public struct OptimizationConfig: Configurable, Equatable {
         .int("bad_step_limit", \.badStepLimit, min: 1),
         .double("loss_spike_zscore", \.lossSpikeZScore),
         .double("rollback_lr_scale", \.rollbackLRScale, below: 1),
+        .bool("allow_oversubscribe", \.allowOversubscribe),
     ]
 
     public func validate(source: String) throws {

@@ -39,6 +39,9 @@ public final class Pretrainer {
         config.vocabSize = vocab
         let modelConfig = config.modelConfig(vocabSize: vocab)
         try modelConfig.validate()
+        try config.checkSizes(model: modelConfig, source: "config")
+        try MemoryCheck.verify(modelConfig, batch: config.batchSize, time: config.blockSize,
+                               allowOversubscribe: config.allowOversubscribe, source: "config")
 
         let run = RunDirectory(options.runDirectory, keepLast: config.keepLast)
         let resumeURL = try run.resumeCheckpoint(options.resume)

@@ -17,8 +17,20 @@ public final class RunDirectory {
 
     /// The checkpoint `--resume` names (a step directory, a run directory, or "auto" for this run's
     /// latest, if any). Without one, a directory that already holds checkpoints is refused.
+    /// A checkpoint of another run may start this one only in a directory that holds no checkpoints
+    /// (or that is that run's own): resuming into a folder of someone else's run would truncate its
+    /// metrics.jsonl and point its latest and best at a foreign step.
     public func resumeCheckpoint(_ resume: String?) throws -> URL? {
-        if let resume, let url = try store.resolve(resume: resume) { return url }
+        if let resume, let url = try store.resolve(resume: resume) {
+            let from = url.deletingLastPathComponent().resolvingSymlinksInPath().standardizedFileURL.path
+            let here = self.url.resolvingSymlinksInPath().standardizedFileURL.path
+            if from != here, let existing = try store.checkpoints().last {
+                throw TrainingError(source: "--out \(self.url.path)", message: "already holds checkpoints of " +
+                        "another run (latest \(existing.url.lastPathComponent)) than the one --resume \(resume) " +
+                        "continues; pass --out \(from) or an empty directory")
+            }
+            return url
+        }
         if let existing = try store.checkpoints().last {
             throw TrainingError(source: url.path, message: "already holds checkpoints (latest " +
                     "\(existing.url.lastPathComponent)); pass --resume auto to continue it or --out to start a new run")

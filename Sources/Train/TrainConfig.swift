@@ -56,6 +56,22 @@ public struct TrainConfig: Configurable, Equatable {
     /// Tokens consumed per optimiser step.
     public var tokensPerStep: Int { optimization.batchSize * model.blockSize * optimization.gradientAccumulationSteps }
 
+    /// Refuses sizes too large to count (GPT.sizeProblem for `model`, and tokens per optimiser step)
+    /// with a one-line error under `source` naming the keys; call before counting or allocating.
+    public func checkSizes(model: GPTConfig, source: String) throws {
+        if let problem = GPT.sizeProblem(model, batch: optimization.batchSize, time: model.blockSize) {
+            throw ConfigError(source: source, message: problem)
+        }
+        let perStep = Double(optimization.batchSize) * Double(model.blockSize)
+            * Double(optimization.gradientAccumulationSteps)
+        if !(perStep < GPT.countLimit) {
+            let o = optimization
+            throw ConfigError(source: source, message: "batch_size × block_size × gradient_accumulation_steps " +
+                    "(\(o.batchSize) × \(model.blockSize) × \(o.gradientAccumulationSteps)) is more tokens per " +
+                    "step than can be counted; lower gradient_accumulation_steps")
+        }
+    }
+
     /// The GPT of this config's shape with `vocabSize` tokens (not yet validated).
     public func modelConfig(vocabSize: Int) -> GPTConfig {
         var m = model

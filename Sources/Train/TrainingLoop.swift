@@ -76,9 +76,11 @@ public final class TrainingLoop<Task: TrainingTask> {
                                        seconds: Date().timeIntervalSince(t0))
             }
             try takeStep()
+            if let failure = run.metrics?.failure { throw failure }
             if step % config.evalInterval == 0 || step == config.maxIters {
                 let e = evaluate()
                 last = e
+                if let failure = run.metrics?.failure { throw failure }
                 try checkRanksAgree()
                 if !e.metricValue.isFinite {
                     // Weights that score a non-finite value are never checkpointed (nor rolled back to).

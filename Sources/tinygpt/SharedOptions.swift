@@ -25,6 +25,9 @@ struct TrainingFlagOptions: ParsableArguments {
     var evalInterval: Int?
     @Option(name: .long, help: "Random seed.") var seed: Int?
     @Option(name: .long, help: "Threads for our kernels and OpenBLAS (0 = all cores).") var threads: Int?
+    @Flag(name: .customLong("allow-oversubscribe"),
+          help: "Train even when the memory estimate exceeds this machine's memory.")
+    var allowOversubscribe = false
     @Option(name: .customLong("set"), parsing: .singleValue,
             help: "Override any config key: --set warmup_iters=50 (repeatable; applied last).")
     var overrides: [String] = []
@@ -32,7 +35,8 @@ struct TrainingFlagOptions: ParsableArguments {
     /// (config key, value) for each flag given.
     var fields: [(String, Any?)] {
         [("max_iters", maxIters), ("batch_size", batchSize), ("learning_rate", learningRate),
-         ("eval_interval", evalInterval), ("seed", seed), ("threads", threads)]
+         ("eval_interval", evalInterval), ("seed", seed), ("threads", threads),
+         ("allow_oversubscribe", allowOversubscribe ? true : nil)]
     }
 
     /// Applies the flags, then --set, on top of `config`.

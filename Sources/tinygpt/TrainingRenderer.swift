@@ -16,8 +16,10 @@ final class TrainingRenderer {
             if let data = try? JSONSerialization.data(withJSONObject: config.jsonObject, options: [.sortedKeys]) {
                 Terminal.line("config: " + String(decoding: data, as: UTF8.self))
             }
-            Terminal.line(String(format: "model: %.2fM parameters; %d tokens per " +
-                    "step", Double(parameterCount) / 1e6, config.tokensPerStep))
+            // In Double: the product of three configured sizes may not fit an Int.
+            let tokens = Double(config.batchSize) * Double(config.blockSize) * Double(config.gradientAccumulationSteps)
+            Terminal.line(String(format: "model: %.2fM parameters; %.0f tokens per " +
+                    "step", Double(parameterCount) / 1e6, tokens))
             if let r = resumedFrom { Terminal.line("resumed from \(r) at step \(startStep)") }
         case let .step(m):
             let done = m.step - startStep, left = m.maxSteps - m.step

@@ -117,6 +117,19 @@ final class CheckpointStoreTests: XCTestCase {
                        "checkpoint \(dir.path): optimizer.safetensors is missing, so the optimizer cannot be resumed")
     }
 
+    /// A signal right after a scheduled save asks for the same step with the same state again: that is
+    /// the checkpoint already written, not a conflict (the run then exits 130 instead of failing).
+    func testSavingTheSameStateAgainIsTheSameCheckpoint() throws {
+        let store = CheckpointStore(runDirectory: run)
+        let params = model(seed: 1)
+        let dir = try store.save(step: 5, model: params, optimizer: nil, state: state(5))
+        let before = try Data(contentsOf: dir.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(try store.save(step: 5, model: params, optimizer: nil, state: state(5), isBest: true), dir)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), before)
+        let best = run.appendingPathComponent("best").path
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: best), dir.lastPathComponent)
+    }
+
     func testNeverOverwritesAnExistingCheckpoint() throws {
         let store = CheckpointStore(runDirectory: run)
         let params = model(seed: 1)

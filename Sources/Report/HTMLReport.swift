@@ -19,6 +19,7 @@ public struct HTMLReport {
         var page = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
             <title>\(escapeHTML(title))</title>
             <style>\(Self.css)</style>
             </head><body>
@@ -66,7 +67,7 @@ public struct HTMLReport {
             if nonfinite > 0 { notes.append("\(nonfinite) record\(nonfinite == 1 ? "" : "s") with non-finite values") }
             if run.unreadableLines > 0 { notes.append("\(run.unreadableLines) unreadable line(s)") }
             s += "<tr><td><span class=\"swatch\" style=\"background:\(color)\"></span></td>"
-                + "<td><b>\(escapeHTML(run.name))</b><br><span class=\"path\">\(escapeHTML(run.directory.path))</span>"
+                + "<td><b>\(escapeHTML(run.name))</b><br><span class=\"path\">\(escapeHTML(run.directory.relativePath))</span>"
                 + (notes.isEmpty ? "" : "<br><span class=\"warn\">\(notes.joined(separator: "; "))</span>") + "</td>"
                 + "<td>\(escapeHTML(run.kind ?? (run.isFinetune ? "finetune" : "pretrain")))</td><td>\(params)</td>"
                 + "<td>\(escapeHTML(run.tokenizer ?? "?"))</td><td>\(run.threads.map(String.init) ?? "?")</td>"

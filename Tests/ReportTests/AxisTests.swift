@@ -17,7 +17,8 @@ final class AxisTests: XCTestCase {
     func testNiceStepIsOneTwoOrFiveTimesAPowerOfTen() {
         XCTAssertEqual(Axis.niceStep(range: 1, targetTicks: 5), 0.2)
         XCTAssertEqual(Axis.niceStep(range: 10, targetTicks: 5), 2)
-        XCTAssertEqual(Axis.niceStep(range: 37, targetTicks: 5), 5)
+        XCTAssertEqual(Axis.niceStep(range: 37, targetTicks: 5), 10)
+        XCTAssertEqual(Axis.niceStep(range: 23, targetTicks: 5), 5)
         XCTAssertEqual(Axis.niceStep(range: 9000, targetTicks: 5), 2000)
         XCTAssertEqual(Axis.niceStep(range: 0, targetTicks: 5), 1)
     }
@@ -98,7 +99,7 @@ final class AxisTests: XCTestCase {
     }
 
     func testSparkline() {
-        XCTAssertEqual(Sparkline.line([4, 3, 2, 1]), "█▅▃▁")
+        XCTAssertEqual(Sparkline.line([4, 3, 2, 1]), "█▆▃▁")
         XCTAssertEqual(Sparkline.line([1, nil, .nan, 1]), "▄··▄")
         XCTAssertEqual(Sparkline.line([]), "")
         XCTAssertEqual(Sparkline.line([nil]), "·")

@@ -8,7 +8,7 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench bench-compare demo data clean
+.PHONY: deps build test bench bench-compare demo data clean check-report
 
 deps:
 	@if ! pkg-config --exists openblas || ! pkg-config --exists ompi-c || ! command -v mpirun >/dev/null; then \
@@ -77,3 +77,8 @@ demo-finetune-ablations: demo-finetune
 	$(BIN) eval --checkpoint checkpoints/sst2-classify-lm0/best --task classify --dev $(SST2)/dev.jsonl
 	$(BIN) finetune --init scratch --config configs/sst2-bpe-cpu.json $(SST2_FINETUNE) --out checkpoints/sst2-classify-scratch --resume auto
 	$(BIN) eval --checkpoint checkpoints/sst2-classify-scratch/best --task classify --dev $(SST2)/dev.jsonl
+
+# The run report drawn in headless Chromium (Debian's chromium package): two short runs overlaid;
+# fails on console messages or an empty chart; the picture is .build/check-report/report.png.
+check-report: build
+	scripts/check_report.sh

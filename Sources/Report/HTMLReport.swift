@@ -122,8 +122,15 @@ public struct HTMLReport {
             let steps = run.steps, evals = run.evals
             let evalKeys = run.isFinetune ? [("dev_loss", "dev")] : [("val_loss", "val"), ("train_loss", "train (eval)")]
             for (useTime, into) in [(false, 0), (true, 1)] {
-                var list = [Series(name: prefix + "train", color: i, x: steps.map { useTime ? $0.elapsed : Double($0.step) },
+                let x = steps.map { useTime ? $0.elapsed : Double($0.step) }
+                // A fine-tune's step loss is task + λ·LM; its task part is what the dev loss measures.
+                let hasTask = steps.contains { $0["task_loss"] != nil }
+                var list = [Series(name: prefix + (hasTask ? "train (task + λ·LM)" : "train"), color: i, x: x,
                                    y: steps.map { $0["loss"] }, scale: yScale)]
+                if hasTask {
+                    list.append(Series(name: prefix + "train (task)", color: i, markers: true, x: x,
+                                       y: steps.map { $0["task_loss"] }, scale: yScale))
+                }
                 for (key, label) in evalKeys where evals.contains(where: { $0[key] != nil || $0.missing.contains(key) }) {
                     if key == "train_loss" && many { continue }
                     list.append(Series(name: prefix + label, color: i, dashed: true, markers: true,

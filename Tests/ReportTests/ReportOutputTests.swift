@@ -15,7 +15,7 @@ final class ReportOutputTests: XCTestCase {
 
     static let classifyLines = """
         {"accuracy":0.5,"best":false,"confusion":[[2,8],[5,5]],"dev_loss":0.69,"labels":["neg<>","pos, \\"ok\\""],"macro_f1":0.33,"metric":"accuracy","ms":10,"step":0,"task":"classify","type":"eval"}
-        {"grad_norm":1,"loss":0.7,"lr":1e-4,"ms":20,"step":2,"tokens_per_s":100,"type":"step"}
+        {"grad_norm":1,"lm_loss":0.1,"loss":0.7,"lr":1e-4,"ms":20,"step":2,"task_loss":0.65,"tokens_per_s":100,"type":"step"}
         {"accuracy":0.75,"best":true,"confusion":[[8,2],[3,7]],"dev_loss":0.6,"labels":["neg<>","pos, \\"ok\\""],"macro_f1":0.74,"metric":"accuracy","ms":10,"step":2,"task":"classify","type":"eval"}
 
         """
@@ -76,6 +76,8 @@ final class ReportOutputTests: XCTestCase {
         XCTAssertTrue(html.contains(">8</td>"))
         XCTAssertTrue(html.contains("accuracy 0.7500 (step 2)"))
         XCTAssertFalse(html.contains("Dev exact match"))
+        XCTAssertTrue(html.contains("train (task + λ·LM)"))
+        XCTAssertTrue(html.contains("train (task)</text>"))
     }
 
     func testOverlaidRunsHighlightTheConfigKeysThatDiffer() {

@@ -8,7 +8,7 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench bench-compare demo data clean
+.PHONY: deps build test bench bench-compare demo data clean check-report
 
 deps:
 	@if ! pkg-config --exists openblas || ! pkg-config --exists ompi-c || ! command -v mpirun >/dev/null; then \
@@ -106,3 +106,8 @@ check-interop: build
 			$$( [ $$tok = bpe:512 ] || echo "--ids-text $(SHAKESPEARE) --ids-dir $$d-ids" ) \
 			$$( [ $$tok = gpt2 ] && echo "--reference ../shared/data/gpt2-bpe/reference.jsonl" ); \
 	done
+
+# The run report drawn in headless Chromium (Debian's chromium package): two short runs overlaid;
+# fails on console messages or an empty chart; the picture is .build/check-report/report.png.
+check-report: build
+	scripts/check_report.sh

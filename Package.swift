@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "tinygpt", targets: ["tinygpt"]),
         .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Config", "Checkpoint",
-                                            "Evaluate", "Train", "Planning"]),
+                                            "Evaluate", "Train", "Planning", "Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,9 +31,10 @@ let package = Package(
         .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Train", dependencies: ["Collective", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
                                               "Kernels"], swiftSettings: fast),
+        .target(name: "Report"),
         .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),
         .executableTarget(name: "tinygpt", dependencies: [
-            "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels",
+            "Report", "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "Benchmarks", dependencies: ["Planning", "Train", "Config", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "TrainTests", dependencies: ["Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "NN",
                                                   "Autograd", "TestSupport"]),
     ],

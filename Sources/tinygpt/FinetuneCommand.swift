@@ -65,7 +65,7 @@ struct FinetuneCommand: ParsableCommand {
                 ("max_new_tokens", maxNewTokens), ("metric", metric?.rawValue),
             ])
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/finetune-\(cfg.task.rawValue)")
-            try trainWithProgress { events in
+            try trainWithProgress(runDirectory: runDir) { events in
                 let options = FinetuneOptions(config: cfg, runDirectory: runDir, resume: location.resume)
                 let result = try Finetuner(options, events: events).run()
                 if let best = result.bestMetric {

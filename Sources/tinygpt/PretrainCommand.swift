@@ -30,7 +30,7 @@ struct PretrainCommand: ParsableCommand {
                                                  ("eval_iters", evalIters)])
             let runName = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/\(runName)")
-            try trainWithProgress { events in
+            try trainWithProgress(runDirectory: runDir) { events in
                 let options = PretrainOptions(config: cfg, runDirectory: runDir, resume: location.resume)
                 return try Pretrainer(options, events: events).run().interrupted
             }

@@ -7,6 +7,9 @@ final class TrainingRenderer {
     private var startTime = Date()
     private var startStep = 0
     private var lastEval: EvalMetrics?
+    private let report: RunReportWriter?
+
+    init(runDirectory: URL? = nil) { report = runDirectory.map(RunReportWriter.init) }
 
     func render(_ event: TrainingEvent) {
         switch event {
@@ -32,6 +35,7 @@ final class TrainingRenderer {
             Terminal.live(text)
         case let .pretrainEval(e):
             lastEval = e
+            report?.evaluated("val loss", e.valLoss)
             Terminal.line(String(format: "step %d: train loss %.4f, val loss %.4f%@ (%.1f s)", e.step, e.trainLoss,
                                  e.valLoss, e.isBest ? " (best)" : "", e.milliseconds / 1000))
         case let .checkpoint(path, step):
@@ -40,6 +44,7 @@ final class TrainingRenderer {
             Terminal.line("interrupted at step \(step); resume with --resume auto")
         case let .finished(step, seconds):
             Terminal.line("finished at step \(step) in \(Terminal.duration(seconds))")
+            if let line = report?.summary() { Terminal.line(line) }
         case let .note(text):
             Terminal.line(text)
         case let .finetuneStarted(s):
@@ -62,6 +67,8 @@ final class TrainingRenderer {
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
         case let .finetuneEval(e):
             let best = e.isBest ? " (best)" : ""
+            report?.evaluated(e.metric == "loss" ? "dev loss" : e.classification != nil ? "dev accuracy" : "dev exact match",
+                              e.metricValue)
             if let c = e.classification {
                 Terminal.line(String(format: "step %d: dev accuracy %.4f, macro-F1 %.4f, loss %.4f%@ (%.1f s)", e.step,
                                      c.accuracy, c.macroF1, e.devLoss, best, e.milliseconds / 1000))

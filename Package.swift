@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "tinygpt", targets: ["tinygpt"]),
         .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Config", "Checkpoint",
-                                            "Evaluate", "Train", "Planning"]),
+                                            "Evaluate", "Train", "Planning", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "Optim", dependencies: ["NN", "Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Kernels", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
+        // Downloads of the public datasets and files the project uses, verified, and their conversions.
+        .target(name: "Fetch", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
         .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
@@ -35,7 +37,7 @@ let package = Package(
                                               "Kernels"], swiftSettings: fast),
         .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),
         .executableTarget(name: "tinygpt", dependencies: [
-            "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels",
+            "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels", "Fetch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "Benchmarks", dependencies: ["Planning", "Train", "Config", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "NN",
                                                   "Autograd", "TestSupport"]),

@@ -7,7 +7,7 @@ struct TinyGPT: ParsableCommand {
         commandName: "tinygpt",
         abstract: "Train small GPT models on a CPU: prepare data, pretrain, sample.",
         subcommands: [PrepareCommand.self, PretrainCommand.self, PlanCommand.self, FinetuneCommand.self,
-                      EvalCommand.self, SampleCommand.self])
+                      EvalCommand.self, SampleCommand.self, FetchCommand.self])
 }
 
 BLASCore.selectFastKernels()

@@ -197,7 +197,8 @@ public enum Download {
 }
 
 /// URLSession delegate that appends the body to the partial file (after a 206) or restarts it
-/// (after a 200), and turns any other status or a transport error into a FetchError.
+/// (after a 200), takes a 416 to a resumed request as "already complete", and turns any other
+/// status or a transport error into a FetchError.
 private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     // Mutable state is touched only on the session's serial delegate queue, except `progress`
     // and `failure`, which the waiting thread reads under `lock` or after `done` is signalled.
@@ -210,6 +211,7 @@ private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Senda
     private var have: Int
     private var unreported: Int?
     var failure: FetchError?
+    private var rangeWasWhole = false
 
     init(url: URL, output: FileHandle, offset: Int, total: Int?) {
         self.url = url
@@ -232,6 +234,10 @@ private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Senda
         switch status {
         case 206 where offset > 0:
             completionHandler(.allow)
+        case 416 where offset > 0:
+            // Nothing after `offset`: the partial file is already whole (the checks that follow decide).
+            rangeWasWhole = true
+            completionHandler(.cancel)
         case 200:
             if have > 0 {  // the server ignored the Range request: start over
                 output.truncateFile(atOffset: 0)
@@ -253,7 +259,7 @@ private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Senda
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        if failure == nil, let error {
+        if failure == nil, !rangeWasWhole, let error {
             failure = .transfer(url: url.absoluteString, problem: Receiver.describe(error))
         }
         done.signal()

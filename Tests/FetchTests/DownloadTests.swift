@@ -158,4 +158,15 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(events.first, .unpinned(url: server.url("w.bin")))
         XCTAssertEqual(contents(destination), bytes)
     }
+
+    func testUnpinnedPartialThatIsAlreadyWholeIsKept() throws {
+        let bytes = Self.randomBytes(3_000)
+        let server = try LoopbackServer(files: ["w.bin": bytes])
+        try Foundation.Data(bytes).write(to: partial("w.bin"))  // interrupted just before the rename
+        let destination = scratch.appendingPathComponent("w.bin")
+        try Download.fetch(RemoteFile(url: server.url("w.bin"), path: "w.bin", bytes: nil, sha256: nil),
+                           to: destination) { _ in }
+        XCTAssertEqual(contents(destination), bytes)
+        XCTAssertEqual(server.requests.map(\.range), ["bytes=3000-"])
+    }
 }

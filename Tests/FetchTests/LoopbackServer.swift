@@ -1,5 +1,5 @@
 // A minimal HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for the fetch tests: serves byte
-// arrays by path, answers Range requests with 206 unless told to ignore them, 404 for unknown
+// arrays by path, answers Range requests with 206 (416 past the end) unless told to ignore them, 404 for unknown
 // paths, and can cut a response short after N body bytes once (an interrupted download).
 import Foundation
 #if canImport(Glibc)
@@ -90,7 +90,12 @@ final class LoopbackServer: @unchecked Sendable {
         }
         var start = 0
         if let range, !ignore, range.hasPrefix("bytes="), range.hasSuffix("-"),
-           let from = Int(range.dropFirst("bytes=".count).dropLast()), from < body.count {
+           let from = Int(range.dropFirst("bytes=".count).dropLast()) {
+            if from >= body.count {
+                send(connection, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */\(body.count)\r\n"
+                     + "Content-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            }
             start = from
         }
         let header = start > 0

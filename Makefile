@@ -8,7 +8,15 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench bench-compare demo data clean check-report
+.PHONY: deps build test bench bench-compare demo data fetch-data clean check-report
+
+# Datasets: the copy in ../shared/data when it is there, otherwise `tinygpt fetch NAME` downloads and
+# verifies it into data/NAME once (same layout; see data/README.md).
+SHARED_DATA := ../shared/data
+SST2 := $(if $(wildcard $(SHARED_DATA)/sst2/train.jsonl),$(SHARED_DATA)/sst2,data/sst2)
+ALPACA := $(if $(wildcard $(SHARED_DATA)/alpaca-2k/train.jsonl),$(SHARED_DATA)/alpaca-2k,data/alpaca-2k)
+GSM8K := $(if $(wildcard $(SHARED_DATA)/gsm8k/train.jsonl),$(SHARED_DATA)/gsm8k,data/gsm8k)
+GPT2_BPE := $(if $(wildcard $(SHARED_DATA)/gpt2-bpe/encoder.json),$(SHARED_DATA)/gpt2-bpe,data/gpt2-bpe)
 
 deps:
 	@if ! pkg-config --exists openblas || ! pkg-config --exists ompi-c || ! command -v mpirun >/dev/null; then \
@@ -45,6 +53,19 @@ data/shakespeare_char/manifest.json: | build
 
 data: data/shakespeare_char/manifest.json
 
+data/sst2/train.jsonl: | build
+	$(BIN) fetch sst2 --out data/sst2
+data/alpaca-2k/train.jsonl: | build
+	$(BIN) fetch alpaca-2k --out data/alpaca-2k
+data/gsm8k/train.jsonl: | build
+	$(BIN) fetch gsm8k --out data/gsm8k
+data/gpt2-bpe/encoder.json: | build
+	$(BIN) fetch gpt2-bpe --out data/gpt2-bpe
+
+# Every dataset and tokenizer file the demos and examples read (GPT-2's weights: tinygpt fetch gpt2).
+fetch-data: $(SST2)/train.jsonl $(ALPACA)/train.jsonl $(GSM8K)/train.jsonl $(GPT2_BPE)/encoder.json
+	@scripts/fetch_shakespeare.sh
+
 # Pretrain nanoGPT's CPU recipe on tiny Shakespeare, then print a sample.
 demo: build data
 	$(BIN) pretrain --config configs/shakespeare-char-cpu.json --out checkpoints/shakespeare-char-cpu --resume auto
@@ -58,16 +79,15 @@ clean:
 # when already there), then fine-tuned to classify sentiment (classifier on the extract token plus
 # 0.5 x the LM loss), and the best checkpoint evaluated on the dev set (majority class: 50.9%).
 # demo-finetune-ablations repeats the fine-tuning with --lm-weight 0 and without pretraining.
-SST2 := ../shared/data/sst2
 SST2_FINETUNE := --task classify --train $(SST2)/train.jsonl --dev $(SST2)/dev.jsonl \
 	--max-iters 2500 --eval-interval 500 --learning-rate 5e-4 --set warmup_iters=50 --set log_interval=100
 
 .PHONY: demo-finetune demo-finetune-ablations
 
-data/sst2_bpe/manifest.json: | build
+data/sst2_bpe/manifest.json: | build $(SST2)/train.jsonl
 	$(BIN) prepare --input $(SST2)/train.jsonl --tokenizer bpe:4096 --out data/sst2_bpe --overwrite
 
-demo-finetune: build data/sst2_bpe/manifest.json
+demo-finetune: build $(SST2)/train.jsonl data/sst2_bpe/manifest.json
 	$(BIN) pretrain --config configs/sst2-bpe-cpu.json --out checkpoints/sst2-bpe-cpu --resume auto
 	$(BIN) finetune --init checkpoints/sst2-bpe-cpu $(SST2_FINETUNE) --out checkpoints/sst2-classify --resume auto
 	$(BIN) eval --checkpoint checkpoints/sst2-classify/best --task classify --dev $(SST2)/dev.jsonl

@@ -12,10 +12,11 @@ let package = Package(
     products: [
         .executable(name: "tinygpt", targets: ["tinygpt"]),
         .library(name: "TinyGPT", targets: ["Kernels", "Autograd", "NN", "Optim", "Data", "Config", "Checkpoint",
-                                            "Evaluate", "Train", "Planning", "Report"]),
+                                            "Evaluate", "Train", "Planning", "Report", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -25,7 +26,10 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Optim", dependencies: ["NN", "Autograd", "Kernels"], swiftSettings: fast),
-        .target(name: "Data", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Data", dependencies: ["Kernels", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
+        // Downloads of the public datasets and files the project uses, verified, and their conversions.
+        .target(name: "Fetch", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
         .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
@@ -34,7 +38,8 @@ let package = Package(
         .target(name: "Report"),
         .target(name: "Planning", dependencies: ["Train", "Config", "Data", "NN", "Kernels"], swiftSettings: fast),
         .executableTarget(name: "tinygpt", dependencies: [
-            "Report", "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd", "Kernels",
+            "Report", "Fetch", "Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
+            "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "Benchmarks", dependencies: ["Planning", "Train", "Config", "Data", "Optim", "NN", "Autograd", "Kernels", "COpenBLAS"], swiftSettings: fast),
@@ -43,7 +48,8 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "TrainTests", dependencies: ["Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "NN",

@@ -1,21 +1,17 @@
 #!/usr/bin/env bash
 # Prints the path of tiny Shakespeare (1,115,394 characters), fetching it first if needed:
-# uses ../shared/data/tinyshakespeare.txt when present, otherwise data/tinyshakespeare.txt,
-# downloading it there from its public source (Karpathy's char-rnn repository) when missing.
+# uses ../shared/data/tinyshakespeare.txt when present, otherwise data/tinyshakespeare/tinyshakespeare.txt,
+# downloaded and checked against its pinned SHA-256 by `tinygpt fetch tinyshakespeare` (build first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$root/../shared/data/tinyshakespeare.txt"
-local_copy="$root/data/tinyshakespeare.txt"
-url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+local_copy="$root/data/tinyshakespeare/tinyshakespeare.txt"
 
 if [ -s "$shared" ]; then
     echo "$(cd "$(dirname "$shared")" && pwd)/tinyshakespeare.txt"
     exit 0
 fi
 if [ ! -s "$local_copy" ]; then
-    mkdir -p "$root/data"
-    echo "downloading $url" >&2
-    curl -fsSL "$url" -o "$local_copy.partial"
-    mv "$local_copy.partial" "$local_copy"
+    "$root/.build/release/tinygpt" fetch tinyshakespeare --out "$root/data/tinyshakespeare" >&2
 fi
 echo "$local_copy"

@@ -30,8 +30,8 @@ public enum AtomicDirectory {
                 throw CheckpointError("cannot create \(parent.path): \(error.localizedDescription)")
             }
         }
-        let temp = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)",
-                                                 isDirectory: true)
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let temp = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(pid)", isDirectory: true)
         if FileSystem.entryExists(temp.path) { try? FileManager.default.removeItem(at: temp) }
         do { try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: false) } catch {
             throw CheckpointError("cannot create \(temp.path): \(FileSystem.errorText())")

@@ -35,7 +35,8 @@ public enum HuggingFaceExport {
 
     /// The tensors GPT2LMHeadModel's save_pretrained writes for `config`, in name order, taken from
     /// `parameters` (our names and layout); biases absent from a bias-free model are zeros.
-    public static func tensors(_ config: GPTConfig, parameters: [NamedParameter]) throws -> [(name: String, tensor: Tensor)] {
+    public static func tensors(_ config: GPTConfig,
+                               parameters: [NamedParameter]) throws -> [(name: String, tensor: Tensor)] {
         var withBias = config
         withBias.bias = true
         let ours = Dictionary(parameters.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -67,9 +68,11 @@ public enum HuggingFaceExport {
     /// Writes config.json, generation_config.json and model.safetensors into `directory`.
     public static func write(_ config: GPTConfig, parameters: [NamedParameter], eot: Int32?, to directory: URL) throws {
         func json(_ o: Any) throws -> Foundation.Data {
-            try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try JSONSerialization.data(withJSONObject: o,
+                                       options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         }
-        try AtomicDirectory.writeFile(json(configObject(config, eot: eot)), named: HuggingFaceGPT2.configFile, in: directory)
+        try AtomicDirectory.writeFile(json(configObject(config, eot: eot)), named: HuggingFaceGPT2.configFile,
+                                      in: directory)
         var generation: [String: Any] = ["_from_model_config": true]
         if let eot { generation["bos_token_id"] = Int(eot); generation["eos_token_id"] = Int(eot) }
         try AtomicDirectory.writeFile(json(generation), named: generationConfigFile, in: directory)

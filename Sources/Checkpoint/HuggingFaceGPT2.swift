@@ -53,7 +53,8 @@ public enum HuggingFaceGPT2 {
                 if let d { return d }
                 throw fail(key, "missing (expected a positive integer)")
             }
-            guard let n = v as? NSNumber, ["i", "q", "l", "s", "I", "Q", "L", "S"].contains(String(cString: n.objCType)),
+            guard let n = v as? NSNumber,
+                  ["i", "q", "l", "s", "I", "Q", "L", "S"].contains(String(cString: n.objCType)),
                   let i = Int(exactly: n.int64Value), i > 0, i <= 1 << 24 else {
                 throw fail(key, "is \(v); expected a positive integer up to \(1 << 24)")
             }
@@ -93,7 +94,8 @@ public enum HuggingFaceGPT2 {
         }
         var bias = true
         if let extra = o[tinygptKey] {
-            guard let e = extra as? [String: Any], e.keys.allSatisfy({ $0 == "bias" }), e["bias"] == nil || e["bias"] is Bool else {
+            guard let e = extra as? [String: Any], e.keys.allSatisfy({ $0 == "bias" }),
+                  e["bias"] == nil || e["bias"] is Bool else {
                 throw fail(tinygptKey, "is \(extra); expected {\"bias\": false} or {\"bias\": true}")
             }
             bias = (e["bias"] as? Bool) ?? true
@@ -146,7 +148,8 @@ public enum HuggingFaceGPT2 {
                 throw CheckpointError("\(index.path): not a JSON object")
             }
             guard let map = o["weight_map"] as? [String: String] else {
-                throw CheckpointError("\(index.path): weight_map: missing or not an object of tensor name → shard file")
+                throw CheckpointError("\(index.path): weight_map: missing or not an object of tensor name " +
+                        "→ shard file")
             }
             var byShard: [String: Set<String>] = [:]
             for (tensor, shard) in map { byShard[shard, default: []].insert(tensor) }

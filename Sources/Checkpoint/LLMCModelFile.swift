@@ -30,7 +30,8 @@ public enum LLMCModelFile {
     static func layerGroups(_ c: Int) -> [(suffix: String, count: Int)] {
         [("ln_1.weight", c), ("ln_1.bias", c), ("attn.c_attn.weight", 3 * c * c), ("attn.c_attn.bias", 3 * c),
          ("attn.c_proj.weight", c * c), ("attn.c_proj.bias", c), ("ln_2.weight", c), ("ln_2.bias", c),
-         ("mlp.c_fc.weight", 4 * c * c), ("mlp.c_fc.bias", 4 * c), ("mlp.c_proj.weight", 4 * c * c), ("mlp.c_proj.bias", c)]
+         ("mlp.c_fc.weight", 4 * c * c), ("mlp.c_fc.bias", 4 * c),
+         ("mlp.c_proj.weight", 4 * c * c), ("mlp.c_proj.bias", c)]
     }
 
     /// llm.c's padded vocabulary: V rounded up to a multiple of 128.
@@ -88,7 +89,8 @@ public enum LLMCModelFile {
             throw CheckpointError("\(path): \(bytes.count) bytes, but its header describes \(need) (truncated or " +
                     "not this model)")
         }
-        let config = GPTConfig(vocabSize: h.V, blockSize: h.maxT, nLayer: h.L, nHead: h.NH, nEmbd: h.C, dropout: 0, bias: true)
+        let config = GPTConfig(vocabSize: h.V, blockSize: h.maxT, nLayer: h.L, nHead: h.NH, nEmbd: h.C,
+                               dropout: 0, bias: true)
         let model = GPT(config: config, seed: nil, trainable: trainable)
         bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let base = raw.baseAddress! + headerBytes
@@ -96,9 +98,15 @@ public enum LLMCModelFile {
             func take(_ n: Int, into dst: UnsafeMutablePointer<Float>?) {
                 if let dst {
                     if width == 4 {
-                        for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * (offset + i), as: UInt32.self))) }
+                        for i in 0..<n {
+                            let bits = base.loadUnaligned(fromByteOffset: 4 * (offset + i), as: UInt32.self)
+                            dst[i] = Float(bitPattern: UInt32(littleEndian: bits))
+                        }
                     } else {
-                        for i in 0..<n { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * (offset + i), as: UInt16.self))) << 16) }
+                        for i in 0..<n {
+                            let bits = base.loadUnaligned(fromByteOffset: 2 * (offset + i), as: UInt16.self)
+                            dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
+                        }
                     }
                 }
                 offset += n
@@ -120,8 +128,12 @@ public enum LLMCModelFile {
         var fields = [Int32](repeating: 0, count: 256)
         fields[0] = magic; fields[1] = 3
         fields[2] = Int32(config.blockSize); fields[3] = Int32(config.vocabSize); fields[4] = Int32(config.nLayer)
-        fields[5] = Int32(config.nHead); fields[6] = Int32(config.nEmbd); fields[7] = Int32(paddedVocabulary(config.vocabSize))
-        return fields.flatMap { v -> [UInt8] in let u = UInt32(bitPattern: v); return (0..<4).map { UInt8(truncatingIfNeeded: u >> (8 * $0)) } }
+        fields[5] = Int32(config.nHead); fields[6] = Int32(config.nEmbd)
+        fields[7] = Int32(paddedVocabulary(config.vocabSize))
+        return fields.flatMap { v -> [UInt8] in
+            let u = UInt32(bitPattern: v)
+            return (0..<4).map { UInt8(truncatingIfNeeded: u >> (8 * $0)) }
+        }
     }
 
     /// Writes a version-3 (float32) file for `config` from `parameters` (our names); biases a bias-free
@@ -148,7 +160,11 @@ public enum LLMCModelFile {
         func zeros(_ n: Int) throws {
             let chunk = [UInt8](repeating: 0, count: min(n * 4, 1 << 20))
             var left = n * 4
-            while left > 0 { let k = min(left, chunk.count); try chunk.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<k])) }; left -= k }
+            while left > 0 {
+                let k = min(left, chunk.count)
+                try chunk.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<k])) }
+                left -= k
+            }
         }
         try put("transformer.wte.weight", config.vocabSize * c)
         try zeros((paddedVocabulary(config.vocabSize) - config.vocabSize) * c)

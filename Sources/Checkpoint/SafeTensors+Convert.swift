@@ -23,14 +23,26 @@ extension SafeTensorsFile {
                 #if _endian(little)
                 UnsafeMutableRawPointer(target).copyMemory(from: src, byteCount: n * 4)
                 #else
-                for k in 0..<n { target[k] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+                for k in 0..<n {
+                    let bits = src.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)
+                    target[k] = Float(bitPattern: UInt32(littleEndian: bits))
+                }
                 #endif
             case "BF16":
-                for k in 0..<n { target[k] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
+                for k in 0..<n {
+                    let bits = src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
+                    target[k] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
+                }
             case "F16":
-                for k in 0..<n { target[k] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+                for k in 0..<n {
+                    let bits = src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
+                    target[k] = halfToFloat(UInt16(littleEndian: bits))
+                }
             default:  // F64
-                for k in 0..<n { target[k] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
+                for k in 0..<n {
+                    let bits = src.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
+                    target[k] = Float(Double(bitPattern: UInt64(littleEndian: bits)))
+                }
             }
         }
         if transposing { transposeMatrix(target, rows: entry.shape[0], cols: entry.shape[1], into: destination) }
@@ -42,8 +54,14 @@ extension SafeTensorsFile {
         let values = bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Int64]? in
             let src = raw.baseAddress! + dataStart + e.dataOffsets.lowerBound
             switch e.dtype {
-            case "I64": return (0..<e.count).map { Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-            case "I32": return (0..<e.count).map { Int64(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+            case "I64":
+                return (0..<e.count).map {
+                    Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))
+                }
+            case "I32":
+                return (0..<e.count).map {
+                    Int64(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
+                }
             case "U8": return (0..<e.count).map { Int64(src.load(fromByteOffset: $0, as: UInt8.self)) }
             default: return nil
             }

@@ -81,7 +81,8 @@ public final class ProcessGroup: @unchecked Sendable {
         guard usesMPI && size > 1 && !values.isEmpty else { return }
         let n = Int32(values.count)
         values.withUnsafeMutableBufferPointer { b in
-            _ = MPI_Allreduce(tinygpt_mpi_in_place(), b.baseAddress, n, tinygpt_mpi_double(), op, tinygpt_mpi_comm_world())
+            _ = MPI_Allreduce(tinygpt_mpi_in_place(), b.baseAddress, n, tinygpt_mpi_double(), op,
+                              tinygpt_mpi_comm_world())
         }
     }
 

@@ -5,6 +5,7 @@
 // callback (the library never prints). Files are written under temporary names and renamed; the
 // manifest is written last, so a directory with a manifest is complete.
 import Dispatch
+import Crypto
 import Foundation
 import Kernels
 
@@ -205,8 +206,8 @@ public enum DatasetPreparer {
         guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? handle.close() }
         var hash = SHA256()
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(chunk) }
-        return hash.finalizeHex()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
+        return hash.finalize().hexString
     }
 
     /// Names of files that a prepare writes (and --overwrite may delete); nothing else is touched.

@@ -113,7 +113,8 @@ public enum HuggingFaceTokenizerFiles {
     }
 
     /// Byte-level BPE from token strings: GPT-2's 50257-token vocabulary is typed "gpt2", any other "bpe".
-    static func bytePair(vocab: [String: Int], merges: [(String, String)], added: [String: Int], source: String) throws -> BytePairTokenizer {
+    static func bytePair(vocab: [String: Int], merges: [(String, String)], added: [String: Int],
+                         source: String) throws -> BytePairTokenizer {
         func fail(_ m: String) -> DataError { DataError.badTokenizerFile(path: source, problem: m) }
         var byteIds = [Int32](repeating: 0, count: 256)
         for b in 0..<256 {
@@ -137,7 +138,8 @@ public enum HuggingFaceTokenizerFiles {
         var specials: [String: Int32] = [:]
         for (token, id) in vocab where id >= 256 + merges.count { specials[token] = Int32(clamping: id) }
         for (token, id) in added { specials[token] = Int32(clamping: id) }
-        let type = vocab.count == 50257 && merges.count == 50000 ? BytePairTokenizer.gpt2TypeName : BytePairTokenizer.trainedTypeName
+        let type = vocab.count == 50257 && merges.count == 50000
+            ? BytePairTokenizer.gpt2TypeName : BytePairTokenizer.trainedTypeName
         return try BytePairTokenizer(type: type, byteIds: byteIds, merges: ids, specialTokens: specials, source: source)
     }
 
@@ -154,7 +156,11 @@ public enum HuggingFaceTokenizerFiles {
         let names = Dictionary(uniqueKeysWithValues: tok.specialTokens.map { ($0.value, $0.key) })
         for id in 0..<tok.vocabSize {
             var s = ""
-            if id >= base { s = names[Int32(id)] ?? "" } else { for b in tok.bytes(of: Int32(id)) { s.unicodeScalars.append(table[Int(b)]) } }
+            if id >= base {
+                s = names[Int32(id)] ?? ""
+            } else {
+                for b in tok.bytes(of: Int32(id)) { s.unicodeScalars.append(table[Int(b)]) }
+            }
             if let other = seen[s] {
                 throw DataError.badTokenizerFile(path: "tokenizer", problem: "tokens \(other) and \(id) spell the " +
                         "same bytes; a Hugging Face vocabulary cannot hold both")
@@ -168,7 +174,8 @@ public enum HuggingFaceTokenizerFiles {
     /// The files that make `tokenizer` load in transformers' AutoTokenizer with the same ids: name → bytes.
     /// `extraTokens` (name → id, ids following the tokenizer's own) are added as special tokens (a
     /// fine-tuned model's task tokens); `maxLength` is the model's context.
-    public static func files(for tokenizer: any Tokenizer, extraTokens: [String: Int32] = [:], maxLength: Int) throws -> [(name: String, data: Foundation.Data)] {
+    public static func files(for tokenizer: any Tokenizer, extraTokens: [String: Int32] = [:],
+                             maxLength: Int) throws -> [(name: String, data: Foundation.Data)] {
         var specials = tokenizer.specialTokens
         for (k, v) in extraTokens { specials[k] = v }
         let added: [[String: Any]] = specials.sorted { $0.value < $1.value }.map {
@@ -177,8 +184,8 @@ public enum HuggingFaceTokenizerFiles {
         }
         // tokenizer.json's top-level values as JSON text; the big ones (vocabulary, merges) are written
         // by hand in id order, because Foundation's sorted-key writer takes seconds on 50,000 keys.
-        var top: [String: String] = ["version": "\"1.0\"", "truncation": "null", "padding": "null", "normalizer": "null",
-                                     "added_tokens": try json(added)]
+        var top: [String: String] = ["version": "\"1.0\"", "truncation": "null", "padding": "null",
+                                     "normalizer": "null", "added_tokens": try json(added)]
         var config: [String: Any] = ["model_max_length": maxLength, "clean_up_tokenization_spaces": false]
         var out: [(String, Foundation.Data)] = []
         var strings: [String]
@@ -197,14 +204,19 @@ public enum HuggingFaceTokenizerFiles {
             }
             strings.append(name)
         }
-        let vocab = "{" + strings.enumerated().map { jsonString($0.element) + ":" + String($0.offset) }.joined(separator: ",") + "}"
+        let entries = strings.enumerated().map { jsonString($0.element) + ":" + String($0.offset) }
+        let vocab = "{" + entries.joined(separator: ",") + "}"
         if let bpe = tokenizer as? BytePairTokenizer {
             let mergeLines = bpe.merges.map { strings[Int($0.0)] + " " + strings[Int($0.1)] }
-            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+                                            "use_regex": true]
             top["pre_tokenizer"] = try json(byteLevel)
-            top["post_processor"] = try json(["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": true] as [String: Any])
+            let postProcessor: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false,
+                                                "trim_offsets": false, "use_regex": true]
+            top["post_processor"] = try json(postProcessor)
             top["decoder"] = try json(byteLevel)
-            top["model"] = #"{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":"","end_of_word_suffix":"","#
+            top["model"] = #"{"type":"BPE","dropout":null,"unk_token":null,"#
+                + #""continuing_subword_prefix":"","end_of_word_suffix":"","#
                 + #""fuse_unk":false,"byte_fallback":false,"ignore_merges":false,"vocab":"# + vocab
                 + #","merges":["# + mergeLines.map(jsonString).joined(separator: ",") + "]}"
             out.append((vocabFile, Foundation.Data(vocab.utf8)))
@@ -215,20 +227,24 @@ public enum HuggingFaceTokenizerFiles {
                 for key in ["bos_token", "eos_token", "unk_token"] { config[key] = BytePairTokenizer.endOfText }
             }
         } else {
-            top["pre_tokenizer"] = try json(["type": "Split", "pattern": ["Regex": anyCharacter], "behavior": "Isolated", "invert": false] as [String: Any])
+            let split: [String: Any] = ["type": "Split", "pattern": ["Regex": anyCharacter], "behavior": "Isolated",
+                                        "invert": false]
+            top["pre_tokenizer"] = try json(split)
             top["post_processor"] = "null"
             top["decoder"] = #"{"type":"Fuse"}"#
             top["model"] = #"{"type":"WordLevel","unk_token":"<unk>","vocab":"# + vocab + "}"
             config["tokenizer_class"] = "PreTrainedTokenizerFast"
         }
-        let text = "{" + top.sorted { $0.key < $1.key }.map { jsonString($0.key) + ":" + $0.value }.joined(separator: ",") + "}"
+        let members = top.sorted { $0.key < $1.key }.map { jsonString($0.key) + ":" + $0.value }
+        let text = "{" + members.joined(separator: ",") + "}"
         out.append((tokenizerFile, Foundation.Data(text.utf8)))
         out.append((tokenizerConfigFile, Foundation.Data(try json(config).utf8)))
         return out
     }
 
     static func json(_ o: Any) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// A JSON string literal for `s` (RFC 8259 escaping; other characters stay UTF-8).

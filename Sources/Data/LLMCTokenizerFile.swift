@@ -40,7 +40,8 @@ public enum LLMCTokenizerFile {
         guard data.count >= 1024 else { throw fail("\(data.count) bytes, shorter than the 1024-byte header") }
         let bytes = [UInt8](data)
         func field(_ i: Int) -> Int32 {
-            Int32(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
+            Int32(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8
+                | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
         }
         guard field(0) == magic else { throw fail("header[0] (magic) is \(field(0)), expected \(magic)") }
         let version = field(1), vocab = Int(field(2))

@@ -6,6 +6,7 @@
 // inside a plain-text file (as nanoGPT's prepare.py slices the text) or at the next JSONL line.
 // Plain text is cut into pieces only where a non-space ASCII byte is followed by whitespace: GPT-2's
 // pre-tokeniser never joins across such a point, so piecewise encoding equals whole-text encoding.
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -175,7 +176,7 @@ final class TextStream {
         let eof = n == 0
         let chunkStart = fileOffset
         if n > 0 {
-            readBuffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            readBuffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             fileOffset += n
             bytesDone += n
         }
@@ -193,7 +194,7 @@ final class TextStream {
             }
             close(fd)
             fd = -1
-            hashes.append(hasher.finalizeHex())
+            hashes.append(hasher.finalize().hexString)
             if s.isJSONL && documentsPerSource[sourceIndex] == 0 {
                 throw DataError.badJSONLine(path: s.path, line: jsonLine,
                                             problem: "no documents in the file (expected one JSON object with a "

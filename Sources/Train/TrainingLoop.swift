@@ -150,7 +150,8 @@ public final class TrainingLoop<Task: TrainingTask> {
     public func evaluate() -> Task.Evaluation {
         let t0 = DispatchTime.now().uptimeNanoseconds
         var e = task.evaluate(step: step, dropoutRNG: streams.dropout)
-        e.isBest = step > 0 && e.metricValue.isFinite && (best.map { e.higherIsBetter ? e.metricValue > $0 : e.metricValue < $0 } ?? true)
+        e.isBest = step > 0 && e.metricValue.isFinite
+            && (best.map { e.higherIsBetter ? e.metricValue > $0 : e.metricValue < $0 } ?? true)
         if e.isBest { best = e.metricValue }
         e.milliseconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         run.metrics?.append(e.jsonObject)

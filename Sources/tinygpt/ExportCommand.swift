@@ -27,7 +27,8 @@ struct ExportCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case hf, llmc }
 
-    @Option(name: .long, help: "Checkpoint: a step directory or a run directory (uses its latest).") var checkpoint: String
+    @Option(name: .long, help: "Checkpoint: a step directory or a run directory (uses its latest).")
+    var checkpoint: String
     @Option(name: .long, help: "hf or llmc.") var format: Format
     @Option(name: .long, help: "Folder to create (must not exist, or be empty).") var out: String
 
@@ -65,13 +66,17 @@ struct ExportCommand: ParsableCommand {
                 switch format {
                 case .hf:
                     try HuggingFaceExport.write(config, parameters: model.parameters, eot: tokenizer.eotToken, to: dir)
-                    for (name, data) in try HuggingFaceTokenizerFiles.files(for: tokenizer, extraTokens: extraTokens, maxLength: config.blockSize) {
+                    let files = try HuggingFaceTokenizerFiles.files(for: tokenizer, extraTokens: extraTokens,
+                                                                    maxLength: config.blockSize)
+                    for (name, data) in files {
                         try AtomicDirectory.writeFile(data, named: name, in: dir)
                     }
                 case .llmc:
-                    try LLMCModelFile.write(config, parameters: model.parameters, to: dir.appendingPathComponent("model.bin"))
+                    try LLMCModelFile.write(config, parameters: model.parameters,
+                                            to: dir.appendingPathComponent("model.bin"))
                     if extraTokens.isEmpty {
-                        try AtomicDirectory.writeFile(try LLMCTokenizerFile.encode(tokenizer), named: "tokenizer.bin", in: dir)
+                        try AtomicDirectory.writeFile(try LLMCTokenizerFile.encode(tokenizer), named: "tokenizer.bin",
+                                                      in: dir)
                     }
                 }
             }

@@ -37,7 +37,8 @@ struct ImportCommand: ParsableCommand {
 
     @Option(name: .long, help: "Hugging Face GPT-2 folder, or llm.c model file (.bin).") var from: String
     @Option(name: .long, help: "Run directory to create (must not exist, or be empty).") var out: String
-    @Option(name: .long, help: "Tokenizer when --from has none: gpt2, a folder, a tokenizer.json or a dataset directory.")
+    @Option(name: .long,
+            help: "Tokenizer when --from has none: gpt2, a folder, a tokenizer.json or a dataset directory.")
     var tokenizer: String?
 
     func run() throws {
@@ -52,7 +53,8 @@ struct ImportCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
                 throw ValidationError("--from \(from): no such file or folder")
             }
-            if isDirectory.boolValue && !FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path)
+            if isDirectory.boolValue
+                && !FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path)
                 && FileManager.default.fileExists(atPath: source.appendingPathComponent("model.bin").path) {
                 // A folder written by `tinygpt export --format llmc`.
                 let loaded = try LLMCModelFile.read(source.appendingPathComponent("model.bin"))
@@ -83,7 +85,9 @@ struct ImportCommand: ParsableCommand {
             }
             if (info["format"] as? String) == "llmc", isDirectory.boolValue {
                 let table = source.appendingPathComponent("tokenizer.bin")
-                if FileManager.default.fileExists(atPath: table.path) { try LLMCTokenizerFile.check(table, against: tok) }
+                if FileManager.default.fileExists(atPath: table.path) {
+                    try LLMCTokenizerFile.check(table, against: tok)
+                }
             }
 
             var cfg = TrainConfig()
@@ -101,11 +105,13 @@ struct ImportCommand: ParsableCommand {
             state.extra["import"] = info
             let bytes = try state.encoded()
             // The model's keys as a partial pretraining config, for `tinygpt plan --config RUN/model-config.json`.
-            let shape: [String: Any] = ["n_layer": cfg.nLayer, "n_head": cfg.nHead, "n_embd": cfg.nEmbd, "block_size": cfg.blockSize,
-                                        "vocab_size": model.config.vocabSize, "bias": cfg.bias, "dropout": 0.0]
+            let shape: [String: Any] = ["n_layer": cfg.nLayer, "n_head": cfg.nHead, "n_embd": cfg.nEmbd,
+                                        "block_size": cfg.blockSize, "vocab_size": model.config.vocabSize,
+                                        "bias": cfg.bias, "dropout": 0.0]
             let shapeBytes = try JSONSerialization.data(withJSONObject: shape, options: [.prettyPrinted, .sortedKeys])
             try AtomicDirectory.create(outURL) { dir in
-                try CheckpointStore(runDirectory: dir).save(step: 0, model: model.parameters, optimizer: nil, state: bytes)
+                try CheckpointStore(runDirectory: dir).save(step: 0, model: model.parameters, optimizer: nil,
+                                                            state: bytes)
                 try AtomicDirectory.writeFile(shapeBytes, named: ImportCommand.modelConfigFile, in: dir)
             }
             let c = model.config
@@ -118,7 +124,9 @@ struct ImportCommand: ParsableCommand {
 
     /// --tokenizer: "gpt2", a Hugging Face folder or tokenizer.json, a TinyGPT tokenizer.json, or a dataset directory.
     static func loadTokenizer(_ spec: String) throws -> any Tokenizer {
-        if spec == "gpt2" { return try BytePairTokenizer.loadGPT2(directory: try BytePairTokenizer.findGPT2Directory()) }
+        if spec == "gpt2" {
+            return try BytePairTokenizer.loadGPT2(directory: try BytePairTokenizer.findGPT2Directory())
+        }
         let url = URL(fileURLWithPath: spec)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {

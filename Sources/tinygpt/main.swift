@@ -8,7 +8,7 @@ struct TinyGPT: ParsableCommand {
         abstract: "Train small GPT models on a CPU: prepare data, pretrain, sample.",
         subcommands: [PrepareCommand.self, PretrainCommand.self, PlanCommand.self, FinetuneCommand.self,
                       EvalCommand.self, SampleCommand.self, ImportCommand.self, ExportCommand.self,
-                      ReportCommand.self])
+                      ReportCommand.self, FetchCommand.self])
 }
 
 BLASCore.selectFastKernels()

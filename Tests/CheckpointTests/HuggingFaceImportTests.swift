@@ -47,11 +47,13 @@ final class HuggingFaceImportTests: XCTestCase {
         let sharded = try HuggingFaceGPT2.load(folder: Self.interop.appendingPathComponent("gpt2-tiny-bf16-sharded"))
         XCTAssertEqual(sharded.dtypes, ["BF16"])
         XCTAssertEqual(sharded.files.count, 2)
-        XCTAssertEqual(try HuggingFaceGPT2.load(folder: Self.interop.appendingPathComponent("gpt2-tiny-fp16")).dtypes, ["F16"])
+        let fp16 = Self.interop.appendingPathComponent("gpt2-tiny-fp16")
+        XCTAssertEqual(try HuggingFaceGPT2.load(folder: fp16).dtypes, ["F16"])
     }
 
     func testTokenizerGivesTransformersIds() throws {
-        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: Self.interop.appendingPathComponent("gpt2-tiny")) as? BytePairTokenizer)
+        let folder = Self.interop.appendingPathComponent("gpt2-tiny")
+        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: folder) as? BytePairTokenizer)
         let ref = try SafeTensorsFile(contentsOf: Self.interop.appendingPathComponent("gpt2-tiny.logits.safetensors"))
         let text = String(decoding: try ref.integers("tokenizer_text").map { UInt8($0) }, as: UTF8.self)
         let expected = try ref.integers("tokenizer_ids").map { Int32($0) }
@@ -123,7 +125,8 @@ final class HuggingFaceImportTests: XCTestCase {
     }
 
     func rewrite(_ folder: URL, _ tensors: [(name: String, tensor: Tensor)]) throws {
-        try SafeTensors.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        try SafeTensors.write(tensors, metadata: ["format": "pt"],
+                              to: folder.appendingPathComponent("model.safetensors"))
     }
 
     func testMisshapenConv1DWeightNamesTensorAndBothShapes() throws {
@@ -150,7 +153,8 @@ final class HuggingFaceImportTests: XCTestCase {
         let tensors = try fixtureTensors()
         let wte = tensors.first { $0.name == "transformer.wte.weight" }!.tensor
         let tied = Tensor(wte.array, shape: wte.shape)
-        try rewrite(folder, tensors + [("lm_head.weight", tied), ("transformer.h.0.attn.bias", Tensor(zeros: [1, 1, 32, 32])),
+        try rewrite(folder, tensors + [("lm_head.weight", tied),
+                                       ("transformer.h.0.attn.bias", Tensor(zeros: [1, 1, 32, 32])),
                                        ("transformer.h.0.attn.masked_bias", Tensor(zeros: [1]))])
         XCTAssertNoThrow(try HuggingFaceGPT2.load(folder: folder))
         // Saved untied but equal to wte: accepted too.

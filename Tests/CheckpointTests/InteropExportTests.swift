@@ -28,7 +28,8 @@ final class InteropExportTests: XCTestCase {
         XCTAssertEqual(a.parameters.map(\.name), b.parameters.map(\.name), file: file, line: line)
         for (p, q) in zip(a.parameters, b.parameters) {
             XCTAssertEqual(p.tensor.shape, q.tensor.shape, p.name, file: file, line: line)
-            XCTAssertEqual(p.tensor.array.map(\.bitPattern), q.tensor.array.map(\.bitPattern), p.name, file: file, line: line)
+            XCTAssertEqual(p.tensor.array.map(\.bitPattern), q.tensor.array.map(\.bitPattern), p.name,
+                           file: file, line: line)
         }
     }
 
@@ -41,7 +42,9 @@ final class InteropExportTests: XCTestCase {
     func testHFExportReimportsBitwiseAndMatchesTheListing() throws {
         let model = try fixtureModel()
         let out = dir.appendingPathComponent("hf")
-        try AtomicDirectory.create(out) { d in try HuggingFaceExport.write(model.config, parameters: model.parameters, eot: 300, to: d) }
+        try AtomicDirectory.create(out) { d in
+            try HuggingFaceExport.write(model.config, parameters: model.parameters, eot: 300, to: d)
+        }
         assertBitwiseEqual(model, try HuggingFaceGPT2.load(folder: out).model)
 
         let listing = try Fixtures.load("interop/gpt2-tiny.listing.json")
@@ -52,13 +55,14 @@ final class InteropExportTests: XCTestCase {
         XCTAssertEqual(file.metadata["format"], "pt")
 
         let reference = listing["config"] as! [String: Any]
-        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as! [String: Any]
+        let configData = try Data(contentsOf: out.appendingPathComponent("config.json"))
+        let written = try JSONSerialization.jsonObject(with: configData) as! [String: Any]
         for key in written.keys.sorted() where key != "tinygpt" {
             XCTAssertNotNil(reference[key], "config.json key \(key) is not a GPT2Config field")
         }
         for key in ["model_type", "activation_function", "vocab_size", "n_positions", "n_embd", "n_layer", "n_head",
-                    "layer_norm_epsilon", "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
-                    "tie_word_embeddings", "bos_token_id", "eos_token_id"] {
+                    "layer_norm_epsilon", "scale_attn_weights", "scale_attn_by_inverse_layer_idx",
+                    "reorder_and_upcast_attn", "tie_word_embeddings", "bos_token_id", "eos_token_id"] {
             XCTAssertEqual("\(written[key] ?? "absent")", "\(reference[key] ?? "absent")", key)
         }
         XCTAssertEqual(written["architectures"] as? [String], ["GPT2LMHeadModel"])
@@ -69,7 +73,9 @@ final class InteropExportTests: XCTestCase {
         let config = GPTConfig(vocabSize: 40, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 12, dropout: 0, bias: false)
         let model = GPT(config: config, seed: 7, trainable: false)
         let out = dir.appendingPathComponent("hf")
-        try AtomicDirectory.create(out) { d in try HuggingFaceExport.write(config, parameters: model.parameters, eot: nil, to: d) }
+        try AtomicDirectory.create(out) { d in
+            try HuggingFaceExport.write(config, parameters: model.parameters, eot: nil, to: d)
+        }
         // The file holds zero biases (what GPT2LMHeadModel needs); config.json's "tinygpt" marker
         // brings the bias-free model back bit for bit.
         let file = try SafeTensorsFile(contentsOf: out.appendingPathComponent("model.safetensors"))
@@ -86,18 +92,23 @@ final class InteropExportTests: XCTestCase {
     }
 
     func testBytePairTokenizerFilesRoundTrip() throws {
-        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: Self.interop.appendingPathComponent("gpt2-tiny")) as? BytePairTokenizer)
+        let folder = Self.interop.appendingPathComponent("gpt2-tiny")
+        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: folder) as? BytePairTokenizer)
         let out = dir.appendingPathComponent("tok")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let files = try HuggingFaceTokenizerFiles.files(for: tok, maxLength: 32)
-        XCTAssertEqual(files.map(\.name).sorted(), ["merges.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json"])
+        XCTAssertEqual(files.map(\.name).sorted(),
+                       ["merges.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json"])
         for (name, data) in files { try data.write(to: out.appendingPathComponent(name)) }
         // vocab.json + merges.txt equal the originals' content; tokenizer.json alone reads back the same.
-        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.interop.appendingPathComponent("gpt2-tiny/vocab.json"))) as! [String: Int]
-        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("vocab.json"))) as! [String: Int], original)
+        let originalData = try Data(contentsOf: Self.interop.appendingPathComponent("gpt2-tiny/vocab.json"))
+        let original = try JSONSerialization.jsonObject(with: originalData) as! [String: Int]
+        let writtenData = try Data(contentsOf: out.appendingPathComponent("vocab.json"))
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: writtenData) as! [String: Int], original)
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("merges.txt")),
                        try String(contentsOf: Self.interop.appendingPathComponent("gpt2-tiny/merges.txt")))
-        let back = try XCTUnwrap(HuggingFaceTokenizerFiles.readTokenizerJSON(out.appendingPathComponent("tokenizer.json")) as? BytePairTokenizer)
+        let tokenizerJSON = out.appendingPathComponent("tokenizer.json")
+        let back = try XCTUnwrap(HuggingFaceTokenizerFiles.readTokenizerJSON(tokenizerJSON) as? BytePairTokenizer)
         XCTAssertEqual(back.byteIds, tok.byteIds)
         XCTAssertEqual(back.merges.map { [$0.0, $0.1] }, tok.merges.map { [$0.0, $0.1] })
         XCTAssertEqual(back.specialTokens, tok.specialTokens)
@@ -133,7 +144,10 @@ final class InteropExportTests: XCTestCase {
 
     func floats(_ data: Data, from: Int) -> [Float] {
         data.withUnsafeBytes { raw in
-            (0..<((data.count - from) / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: from + 4 * $0, as: UInt32.self))) }
+            (0..<((data.count - from) / 4)).map { i -> Float in
+                let bits = raw.loadUnaligned(fromByteOffset: from + 4 * i, as: UInt32.self)
+                return Float(bitPattern: UInt32(littleEndian: bits))
+            }
         }
     }
 
@@ -142,16 +156,20 @@ final class InteropExportTests: XCTestCase {
         let url = dir.appendingPathComponent("model.bin")
         try LLMCModelFile.write(model.config, parameters: model.parameters, to: url)
         let data = try Data(contentsOf: url)
-        let header = data.withUnsafeBytes { raw in (0..<256).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
+        let header = data.withUnsafeBytes { raw in
+            (0..<256).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+        }
         XCTAssertEqual(Array(header[0..<8]), [20240326, 3, 3, 5, 2, 2, 4, 128])
         XCTAssertEqual(header[8...].filter { $0 != 0 }, [])
         let body = floats(data, from: 1024)
         let (C, L, V, Vp, T) = (4, 2, 5, 128, 3)
         XCTAssertEqual(body.count, Vp * C + T * C + L * (12 * C * C + 13 * C) + 2 * C)
         func ours(_ name: String) -> [Float] { model.arena[name].array }
-        var expected = ours("transformer.wte.weight") + [Float](repeating: 0, count: (Vp - V) * C) + ours("transformer.wpe.weight")
-        for suffix in ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight", "attn.c_proj.bias",
-                       "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"] {
+        var expected = ours("transformer.wte.weight") + [Float](repeating: 0, count: (Vp - V) * C)
+            + ours("transformer.wpe.weight")
+        for suffix in ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
+                       "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias",
+                       "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"] {
             for l in 0..<L { expected += ours("transformer.h.\(l).\(suffix)") }
         }
         expected += ours("transformer.ln_f.weight") + ours("transformer.ln_f.bias")
@@ -170,7 +188,9 @@ final class InteropExportTests: XCTestCase {
         let data = try Data(contentsOf: url)
         var bf = Data(data.prefix(1024))
         bf[4] = 5
-        for v in floats(data, from: 1024) { withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { bf.append(contentsOf: $0) } }
+        for v in floats(data, from: 1024) {
+            withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { bf.append(contentsOf: $0) }
+        }
         let bfURL = dir.appendingPathComponent("model-bf16.bin")
         try bf.write(to: bfURL)
         let back = try LLMCModelFile.read(bfURL)
@@ -198,14 +218,18 @@ final class InteropExportTests: XCTestCase {
         XCTAssertTrue(try refusal(bad).contains("header[7] (Vp)"))
         bad = good; bad[4 * 6 + 3] = 0x7F  // C huge
         XCTAssertTrue(try refusal(bad).contains("header[6] (C)"))
-        bad = good; bad[4 * 4] = 0xFF; bad[4 * 4 + 1] = 0xFF; bad[4 * 4 + 2] = 0x7F  // L = 8388607: sizes checked against the file
+        // L = 8388607: sizes checked against the file
+        bad = good; bad[4 * 4] = 0xFF; bad[4 * 4 + 1] = 0xFF; bad[4 * 4 + 2] = 0x7F
         XCTAssertTrue(try refusal(bad).contains("header describes"))
     }
 
     func testLLMCTokenizerFileRoundTrip() throws {
-        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: Self.interop.appendingPathComponent("gpt2-tiny")))
+        let folder = Self.interop.appendingPathComponent("gpt2-tiny")
+        let tok = try XCTUnwrap(HuggingFaceTokenizerFiles.read(folder: folder))
         let data = try LLMCTokenizerFile.encode(tok)
-        let header = data.withUnsafeBytes { raw in (0..<4).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
+        let header = data.withUnsafeBytes { raw in
+            (0..<4).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+        }
         XCTAssertEqual(header, [20240328, 2, 301, 300])
         XCTAssertEqual(data[1024], 1)                                 // token 0 is one byte:
         XCTAssertEqual(data[1025], UInt8(ascii: "!"))                 // "!", GPT-2's first token

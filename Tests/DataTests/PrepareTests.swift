@@ -1,3 +1,4 @@
+import Crypto
 import Data
 import Foundation
 import Kernels
@@ -35,7 +36,7 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(m.tokenWidth, .uint16)
         XCTAssertEqual(m.sources.count, 1)
         XCTAssertEqual(m.sources[0].bytes, 1720)
-        XCTAssertEqual(m.sources[0].sha256, SHA256.hex(Array(text.utf8)))
+        XCTAssertEqual(m.sources[0].sha256, SHA256.hash(data: Array(text.utf8)).hexString)
 
         let d = try DatasetDirectory(dir.file("out"))
         XCTAssertEqual(d.trainShards.map { $0.lastPathComponent }, ["train_000000.bin"])

@@ -124,7 +124,8 @@ final class DataParallelTests: XCTestCase {
         let t0 = Date()
         let killed = try run(args, ranks: 2, timeout: 90) { mpirun in
             // Wait for the first checkpoint, then kill rank 1.
-            while mpirun.isRunning && !FileManager.default.fileExists(atPath: out.appendingPathComponent("latest").path) {
+            let latest = out.appendingPathComponent("latest").path
+            while mpirun.isRunning && !FileManager.default.fileExists(atPath: latest) {
                 usleep(20_000)
             }
             if let pid = Self.rankProcess(1, parent: mpirun.processIdentifier) { kill(pid, SIGKILL) }

@@ -4,6 +4,9 @@
 // entry can stand in for the shared copy (`data/sst2` for `../shared/data/sst2`).
 import Foundation
 
+/// Where OpenAI published GPT-2's BPE files.
+private let openAIEncodings = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
+
 /// One fetchable entry: its files, their conversion, and its licence.
 public struct CatalogEntry: Sendable, Equatable {
     /// The name given to `tinygpt fetch` (`sst2`).
@@ -51,7 +54,8 @@ public enum Catalog {
             summary: "tiny Shakespeare, 1,115,394 characters (karpathy/char-rnn)",
             licence: "tiny Shakespeare: public-domain text (Shakespeare's works), collected by Andrej Karpathy "
                 + "for char-rnn (MIT licence).",
-            files: [RemoteFile(url: URL(string: "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt")!,
+            files: [RemoteFile(url: URL(string: "https://raw.githubusercontent.com/karpathy/char-rnn/master/"
+                                            + "data/tinyshakespeare/input.txt")!,
                                path: "tinyshakespeare.txt", bytes: 1_115_394,
                                sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")]),
         CatalogEntry(
@@ -59,10 +63,10 @@ public enum Catalog {
             summary: "GPT-2's byte-level BPE: encoder.json and vocab.bpe (OpenAI's originals)",
             licence: "GPT-2 BPE files: from OpenAI's GPT-2 release (openai/gpt-2), Modified MIT License.",
             files: [
-                RemoteFile(url: URL(string: "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json")!,
+                RemoteFile(url: URL(string: openAIEncodings + "encoder.json")!,
                            path: "encoder.json", bytes: 1_042_301,
                            sha256: "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"),
-                RemoteFile(url: URL(string: "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe")!,
+                RemoteFile(url: URL(string: openAIEncodings + "vocab.bpe")!,
                            path: "vocab.bpe", bytes: 456_318,
                            sha256: "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"),
             ]),

@@ -62,7 +62,8 @@ public enum Conversion: String, Sendable, Equatable {
             throw FetchError.badSource(path: path, problem: "not a JSON array of {instruction, input, output}")
         }
         guard entries.count > alpacaTrainCount else {
-            throw FetchError.badSource(path: path, problem: "\(entries.count) entries, expected more than \(alpacaTrainCount)")
+            throw FetchError.badSource(path: path, problem: "\(entries.count) entries, expected more than " +
+                    "\(alpacaTrainCount)")
         }
         var out = [UInt8]()
         for e in dev ? entries[alpacaTrainCount...] : entries[..<alpacaTrainCount] {

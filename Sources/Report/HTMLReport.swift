@@ -67,7 +67,8 @@ public struct HTMLReport {
             if nonfinite > 0 { notes.append("\(nonfinite) record\(nonfinite == 1 ? "" : "s") with non-finite values") }
             if run.unreadableLines > 0 { notes.append("\(run.unreadableLines) unreadable line(s)") }
             s += "<tr><td><span class=\"swatch\" style=\"background:\(color)\"></span></td>"
-                + "<td><b>\(escapeHTML(run.name))</b><br><span class=\"path\">\(escapeHTML(run.directory.relativePath))</span>"
+                + "<td><b>\(escapeHTML(run.name))</b><br><span " +
+                        "class=\"path\">\(escapeHTML(run.directory.relativePath))</span>"
                 + (notes.isEmpty ? "" : "<br><span class=\"warn\">\(notes.joined(separator: "; "))</span>") + "</td>"
                 + "<td>\(escapeHTML(run.kind ?? (run.isFinetune ? "finetune" : "pretrain")))</td><td>\(params)</td>"
                 + "<td>\(escapeHTML(run.tokenizer ?? "?"))</td><td>\(run.threads.map(String.init) ?? "?")</td>"
@@ -120,7 +121,8 @@ public struct HTMLReport {
         for (i, run) in runs.enumerated() {
             let prefix = many ? run.name + " " : ""
             let steps = run.steps, evals = run.evals
-            let evalKeys = run.isFinetune ? [("dev_loss", "dev")] : [("val_loss", "val"), ("train_loss", "train (eval)")]
+            let evalKeys = run.isFinetune ? [("dev_loss", "dev")]
+                                          : [("val_loss", "val"), ("train_loss", "train (eval)")]
             for (useTime, into) in [(false, 0), (true, 1)] {
                 let x = steps.map { useTime ? $0.elapsed : Double($0.step) }
                 // A fine-tune's step loss is task + λ·LM; its task part is what the dev loss measures.
@@ -131,7 +133,8 @@ public struct HTMLReport {
                     list.append(Series(name: prefix + "train (task)", color: i, markers: true, x: x,
                                        y: steps.map { $0["task_loss"] }, scale: yScale))
                 }
-                for (key, label) in evalKeys where evals.contains(where: { $0[key] != nil || $0.missing.contains(key) }) {
+                for (key, label) in evalKeys
+                where evals.contains(where: { $0[key] != nil || $0.missing.contains(key) }) {
                     if key == "train_loss" && many { continue }
                     list.append(Series(name: prefix + label, color: i, dashed: true, markers: true,
                                        x: evals.map { useTime ? $0.elapsed : Double($0.step) },
@@ -147,7 +150,8 @@ public struct HTMLReport {
     func chart(_ title: String, _ xLabel: String, key: String, scale: AxisScale) -> LineChart {
         let series = runs.enumerated().map { i, run in
             let steps = run.steps.filter { $0[key] != nil || $0.missing.contains(key) }
-            return Series(name: run.name, color: i, x: steps.map { Double($0.step) }, y: steps.map { $0[key] }, scale: scale)
+            return Series(name: run.name, color: i, x: steps.map { Double($0.step) }, y: steps.map { $0[key] },
+                          scale: scale)
         }
         return LineChart(title: title, xLabel: xLabel, series: series, yScale: scale)
     }

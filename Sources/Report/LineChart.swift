@@ -41,7 +41,8 @@ public struct LineChart {
             let y = 34.0 + Double(row) * 16
             for (x, item) in entries {
                 let color = reportPalette[item.color % reportPalette.count]
-                s += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 18))\" y2=\"\(f(y - 4))\" stroke=\"\(color)\" "
+                s += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 18))\" y2=\"\(f(y - 4))\" " +
+                        "stroke=\"\(color)\" "
                     + "stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
                 s += "<text x=\"\(f(x + 22))\" y=\"\(f(y))\" class=\"legend\">\(escapeHTML(item.name))</text>\n"
             }
@@ -50,12 +51,14 @@ public struct LineChart {
         for t in yAxis.ticks {
             let y = py(t)
             s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" class=\"grid\"/>"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" class=\"tick\" text-anchor=\"end\">\(Axis.label(t))</text>\n"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" class=\"tick\" " +
+                    "text-anchor=\"end\">\(Axis.label(t))</text>\n"
         }
         for t in xAxis.ticks {
             let x = px(t)
             s += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotH))\" class=\"grid\"/>"
-            s += "<text x=\"\(f(x))\" y=\"\(f(top + plotH + 16))\" class=\"tick\" text-anchor=\"middle\">\(Axis.label(t))</text>\n"
+            s += "<text x=\"\(f(x))\" y=\"\(f(top + plotH + 16))\" class=\"tick\" " +
+                    "text-anchor=\"middle\">\(Axis.label(t))</text>\n"
         }
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" class=\"frame\"/>\n"
         s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(h - 8))\" class=\"axis\" text-anchor=\"middle\">"

@@ -19,7 +19,8 @@ public enum TidyCSV {
                     let labels = r.labels ?? m.indices.map(String.init)
                     for (t, row) in m.enumerated() {
                         for (p, n) in row.enumerated() {
-                            let tl = t < labels.count ? labels[t] : String(t), pl = p < labels.count ? labels[p] : String(p)
+                            let tl = t < labels.count ? labels[t] : String(t)
+                            let pl = p < labels.count ? labels[p] : String(p)
                             cells.append(("confusion[\(tl)][\(pl)]", String(n)))
                         }
                     }

@@ -86,7 +86,8 @@ final class FetchProgressRenderer {
                     let width = 30
                     let filled = min(width, bytes * width / total)
                     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                    Terminal.live("[\(bar)] \(bytes * 100 / total)% \(Self.megabytes(bytes))/\(Self.megabytes(total)) \(speed)")
+                    Terminal.live("[\(bar)] \(bytes * 100 / total)% " +
+                            "\(Self.megabytes(bytes))/\(Self.megabytes(total)) \(speed)")
                 } else {
                     Terminal.live("\(Self.megabytes(bytes)) \(speed)")
                 }

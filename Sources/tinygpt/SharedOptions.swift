@@ -49,7 +49,8 @@ struct TrainingFlagOptions: ParsableArguments {
 /// A training run on the terminal: Ctrl-C writes a checkpoint and stops (exit status 130), and the
 /// run's events print as progress lines. `body` starts the run with the event sink and says whether
 /// it was interrupted.
-func trainWithProgress(runDirectory: URL? = nil, _ body: (_ events: @escaping (TrainingEvent) -> Void) throws -> Bool) throws {
+func trainWithProgress(runDirectory: URL? = nil,
+                       _ body: (_ events: @escaping (TrainingEvent) -> Void) throws -> Bool) throws {
     Interrupt.install()
     let renderer = TrainingRenderer(runDirectory: runDirectory)
     if try body(renderer.render) { throw ExitCode(130) }

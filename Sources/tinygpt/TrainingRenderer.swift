@@ -67,8 +67,8 @@ final class TrainingRenderer {
             if let r = s.resumedFrom { Terminal.line("resumed from \(r) at step \(s.startStep)") }
         case let .finetuneEval(e):
             let best = e.isBest ? " (best)" : ""
-            report?.evaluated(e.metric == "loss" ? "dev loss" : e.classification != nil ? "dev accuracy" : "dev exact match",
-                              e.metricValue)
+            let name = e.metric == "loss" ? "dev loss" : e.classification != nil ? "dev accuracy" : "dev exact match"
+            report?.evaluated(name, e.metricValue)
             if let c = e.classification {
                 Terminal.line(String(format: "step %d: dev accuracy %.4f, macro-F1 %.4f, loss %.4f%@ (%.1f s)", e.step,
                                      c.accuracy, c.macroF1, e.devLoss, best, e.milliseconds / 1000))

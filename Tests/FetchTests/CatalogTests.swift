@@ -47,13 +47,16 @@ final class CatalogTests: XCTestCase {
         var checked = 0
         for entry in Catalog.entries {
             guard let prefix = sharedPath[entry.name] else { continue }
-            for file in entry.files + entry.converted.keys.map({ RemoteFile(url: URL(fileURLWithPath: "/"), path: $0, bytes: nil,
-                                                                            sha256: entry.converted[$0]) }) {
+            let converted = entry.converted.keys.map {
+                RemoteFile(url: URL(fileURLWithPath: "/"), path: $0, bytes: nil, sha256: entry.converted[$0])
+            }
+            for file in entry.files + converted {
                 let url = shared.appendingPathComponent(prefix + file.path)
                 guard FileManager.default.fileExists(atPath: url.path) else { continue }  // gsm8k keeps no orig/
                 let data = try bytes(url)
                 if let size = file.bytes { XCTAssertEqual(data.count, size, url.path) }
-                XCTAssertEqual(SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined(), file.sha256, url.path)
+                let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+                XCTAssertEqual(digest, file.sha256, url.path)
                 checked += 1
             }
         }
@@ -90,7 +93,8 @@ final class CatalogTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let source = dir.appendingPathComponent("sentiment-train")
-        try Foundation.Data("it 's a \"charming\" journey . \t1\n a back\\slash café\u{1F} \t0\n".utf8).write(to: source)
+        let raw = "it 's a \"charming\" journey . \t1\n a back\\slash café\u{1F} \t0\n"
+        try Foundation.Data(raw.utf8).write(to: source)
         let converted = try Conversion.sst2.convert(source, output: "train.jsonl")
         XCTAssertEqual(String(decoding: converted, as: UTF8.self),
                        "{\"text\": \"it 's a \\\"charming\\\" journey .\", \"label\": 1}\n"

@@ -58,7 +58,9 @@ final class DownloadTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: partial("a.bin").path))
         XCTAssertEqual(events.first, .started(url: server.url("a.bin"), resumeFrom: 0, total: bytes.count))
         XCTAssertEqual(events.last, .downloaded(path: destination.path, bytes: bytes.count))
-        let progress = events.compactMap { e -> Int? in if case .progress(_, let b, _) = e { return b } else { return nil } }
+        let progress = events.compactMap { e -> Int? in
+            if case .progress(_, let b, _) = e { return b } else { return nil }
+        }
         XCTAssertFalse(progress.isEmpty, "no progress events")
         XCTAssertEqual(progress, progress.sorted())
         XCTAssertEqual(progress.last, bytes.count)
@@ -121,7 +123,8 @@ final class DownloadTests: XCTestCase {
     func testNotFoundIsAOneLineErrorNamingTheURL() throws {
         let server = try LoopbackServer(files: [:])
         let destination = scratch.appendingPathComponent("missing.bin")
-        let file = RemoteFile(url: server.url("missing.bin"), path: "missing.bin", bytes: 10, sha256: String(repeating: "0", count: 64))
+        let file = RemoteFile(url: server.url("missing.bin"), path: "missing.bin", bytes: 10,
+                              sha256: String(repeating: "0", count: 64))
         assertOneLineError({ try Download.fetch(file, to: destination) { _ in } },
                            contains: ["HTTP 404 from \(server.url("missing.bin").absoluteString)"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: destination.path))
@@ -130,7 +133,8 @@ final class DownloadTests: XCTestCase {
     func testRefusedConnectionIsAOneLineErrorNamingTheURL() throws {
         let url = URL(string: "http://127.0.0.1:\(closedLoopbackPort())/a.bin")!
         let file = RemoteFile(url: url, path: "a.bin", bytes: 10, sha256: String(repeating: "0", count: 64))
-        assertOneLineError({ try Download.fetch(file, to: self.scratch.appendingPathComponent("a.bin"), timeout: 10) { _ in } },
+        let destination = scratch.appendingPathComponent("a.bin")
+        assertOneLineError({ try Download.fetch(file, to: destination, timeout: 10) { _ in } },
                            contains: ["download of \(url.absoluteString) failed"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [], "nothing left behind")
     }
@@ -143,9 +147,10 @@ final class DownloadTests: XCTestCase {
         try Download.fetch(RemoteFile(url: source, path: "copy.bin", bytes: bytes.count, sha256: Self.hex(bytes)),
                            to: destination) { _ in }
         XCTAssertEqual(contents(destination), bytes)
-        let missing = RemoteFile(url: scratch.appendingPathComponent("nope.bin"), path: "nope.bin", bytes: nil, sha256: nil)
-        assertOneLineError({ try Download.fetch(missing, to: self.scratch.appendingPathComponent("nope.bin")) { _ in } },
-                           contains: ["nope.bin", "no such file"])
+        let missing = RemoteFile(url: scratch.appendingPathComponent("nope.bin"), path: "nope.bin", bytes: nil,
+                                 sha256: nil)
+        let target = scratch.appendingPathComponent("nope.bin")
+        assertOneLineError({ try Download.fetch(missing, to: target) { _ in } }, contains: ["nope.bin", "no such file"])
     }
 
     func testUnpinnedFileWarnsAndIsKeptAsDownloaded() throws {

@@ -58,8 +58,10 @@ final class FetcherTests: XCTestCase {
             throw XCTSkip("../shared/data is not present")
         }
         let server = try LoopbackServer(files: [
-            "sentiment-train": Array(try Foundation.Data(contentsOf: shared.appendingPathComponent("orig/sentiment-train"))),
-            "sentiment-dev": Array(try Foundation.Data(contentsOf: shared.appendingPathComponent("orig/sentiment-dev"))),
+            "sentiment-train":
+                Array(try Foundation.Data(contentsOf: shared.appendingPathComponent("orig/sentiment-train"))),
+            "sentiment-dev":
+                Array(try Foundation.Data(contentsOf: shared.appendingPathComponent("orig/sentiment-dev"))),
         ])
         let entry = served(try Catalog.entry(named: "sst2"), by: server)
         try Fetcher.fetch(entry, into: scratch) { _ in }
@@ -73,10 +75,13 @@ final class FetcherTests: XCTestCase {
         let train = Array("good fun . \t1\n".utf8)
         let server = try LoopbackServer(files: ["sentiment-train": train, "sentiment-dev": train])
         var entry = try Catalog.entry(named: "sst2")
-        entry.files = [RemoteFile(url: server.url("sentiment-train"), path: "orig/sentiment-train", bytes: nil, sha256: nil),
-                       RemoteFile(url: server.url("sentiment-dev"), path: "orig/sentiment-dev", bytes: nil, sha256: nil)]
+        entry.files = [
+            RemoteFile(url: server.url("sentiment-train"), path: "orig/sentiment-train", bytes: nil, sha256: nil),
+            RemoteFile(url: server.url("sentiment-dev"), path: "orig/sentiment-dev", bytes: nil, sha256: nil),
+        ]
         XCTAssertThrowsError(try Fetcher.fetch(entry, into: scratch) { _ in }) { error in
-            XCTAssertTrue(String(describing: error).hasPrefix("converted \(scratch.appendingPathComponent("train.jsonl").path) has sha256"))
+            let converted = scratch.appendingPathComponent("train.jsonl").path
+            XCTAssertTrue(String(describing: error).hasPrefix("converted \(converted) has sha256"))
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("train.jsonl").path))
     }

@@ -6,7 +6,8 @@ final class ReportOutputTests: XCTestCase {
     static let pretrainLines = """
         {"best":false,"ms":1000,"step":0,"train_loss":4.2,"type":"eval","val_loss":4.19}
         {"grad_norm":3.1,"loss":4.22,"lr":1e-05,"ms":500,"step":1,"tokens_per_s":1500,"type":"step"}
-        {"grad_norm":null,"loss":null,"lr":2e-05,"ms":500,"nonfinite":["grad_norm","loss"],"skipped":true,"step":2,"tokens_per_s":1500,"type":"step"}
+        {"grad_norm":null,"loss":null,"lr":2e-05,"ms":500,"nonfinite":["grad_norm","loss"],"skipped":true,\
+        "step":2,"tokens_per_s":1500,"type":"step"}
         {"grad_norm":2.5,"loss":3.9,"lr":3e-05,"ms":250,"step":4,"tokens_per_s":3000,"type":"step"}
         not json
         {"best":true,"ms":1000,"step":4,"train_loss":3.8,"type":"eval","val_loss":3.85}
@@ -14,9 +15,12 @@ final class ReportOutputTests: XCTestCase {
         """
 
     static let classifyLines = """
-        {"accuracy":0.5,"best":false,"confusion":[[2,8],[5,5]],"dev_loss":0.69,"labels":["neg<>","pos, \\"ok\\""],"macro_f1":0.33,"metric":"accuracy","ms":10,"step":0,"task":"classify","type":"eval"}
-        {"grad_norm":1,"lm_loss":0.1,"loss":0.7,"lr":1e-4,"ms":20,"step":2,"task_loss":0.65,"tokens_per_s":100,"type":"step"}
-        {"accuracy":0.75,"best":true,"confusion":[[8,2],[3,7]],"dev_loss":0.6,"labels":["neg<>","pos, \\"ok\\""],"macro_f1":0.74,"metric":"accuracy","ms":10,"step":2,"task":"classify","type":"eval"}
+        {"accuracy":0.5,"best":false,"confusion":[[2,8],[5,5]],"dev_loss":0.69,"labels":["neg<>","pos, \\"ok\\""],\
+        "macro_f1":0.33,"metric":"accuracy","ms":10,"step":0,"task":"classify","type":"eval"}
+        {"grad_norm":1,"lm_loss":0.1,"loss":0.7,"lr":1e-4,"ms":20,"step":2,"task_loss":0.65,"tokens_per_s":100,\
+        "type":"step"}
+        {"accuracy":0.75,"best":true,"confusion":[[8,2],[3,7]],"dev_loss":0.6,"labels":["neg<>","pos, \\"ok\\""],\
+        "macro_f1":0.74,"metric":"accuracy","ms":10,"step":2,"task":"classify","type":"eval"}
 
         """
 

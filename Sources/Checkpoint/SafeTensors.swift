@@ -79,27 +79,6 @@ public enum SafeTensors {
         }
         try w.syncAndClose(sync: sync)
     }
-
-    /// A JSON string literal for `s` (RFC 8259 escaping; non-ASCII characters stay UTF-8).
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// A parsed, validated safetensors file. The file is memory-mapped; tensors are copied out on request.

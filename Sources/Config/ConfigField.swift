@@ -126,7 +126,7 @@ extension ConfigField {
                 throw FieldProblem.type(expected: names.joined(separator: " or ") + " or null", got: v)
             }
             c[keyPath: path] = e
-        }, value: { $0[keyPath: path]?.rawValue ?? NSNull() })
+        }, value: { $0[keyPath: path].map { $0.rawValue as Any } ?? NSNull() })
     }
 }
 

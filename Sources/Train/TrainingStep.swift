@@ -50,17 +50,24 @@ public final class TrainingStep<Objective: TrainingObjective> {
         Profiler.measure(.zeroGrad) { objective.zeroGrad() }
         var lossSum = 0.0, tokens = 0
         var parts: [String: Double] = [:]
-        var dropout = group.isDistributed ? rankStream(&streams.dropout) : streams.dropout
-        for micro in 0..<accumulation {
-            let batch = objective.nextBatch(rng: &streams.batch)
-            guard micro % group.size == group.rank else { continue }
-            Tape.current.reset()
-            let out = objective.loss(batch, training: true, rng: &dropout)
-            lossSum += Double(out.loss.item)
-            tokens += out.tokens
-            for (k, v) in out.parts { parts[k, default: 0] += v / Double(accumulation) }
-            let scaled = accumulation == 1 ? out.loss : out.loss * (1 / Float(accumulation))
-            scaled.backward()
+        func microSteps(batches: inout RandomGenerator, dropout: inout RandomGenerator) {
+            for micro in 0..<accumulation {
+                let batch = objective.nextBatch(rng: &batches)
+                guard micro % group.size == group.rank else { continue }
+                Tape.current.reset()
+                let out = objective.loss(batch, training: true, rng: &dropout)
+                lossSum += Double(out.loss.item)
+                tokens += out.tokens
+                for (k, v) in out.parts { parts[k, default: 0] += v / Double(accumulation) }
+                let scaled = accumulation == 1 ? out.loss : out.loss * (1 / Float(accumulation))
+                scaled.backward()
+            }
+        }
+        if group.isDistributed {
+            var rankDropout = rankStream(&streams.dropout)
+            microSteps(batches: &streams.batch, dropout: &rankDropout)
+        } else {
+            microSteps(batches: &streams.batch, dropout: &streams.dropout)
         }
         if group.isDistributed {
             for buffer in objective.gradientBuffers { group.allReduceSum(buffer.baseAddress!, count: buffer.count) }
@@ -69,8 +76,6 @@ public final class TrainingStep<Objective: TrainingObjective> {
             group.allReduceSum(&sums)
             lossSum = sums[0]; tokens = Int(sums[1])
             for (i, k) in keys.enumerated() { parts[k] = sums[2 + i] }
-        } else {
-            streams.dropout = dropout
         }
         objective.afterBackward()
         var norm = 0.0

@@ -8,7 +8,7 @@ endif
 RELEASE := -c release $(CPUFLAGS)
 BIN := .build/release/tinygpt
 
-.PHONY: deps build test bench bench-compare demo data fetch-data clean check-report
+.PHONY: deps build test bench bench-compare bench-port demo data fetch-data clean check-report
 
 # Datasets: the copy in ../shared/data when it is there, otherwise `tinygpt fetch NAME` downloads and
 # verifies it into data/NAME once (same layout; see data/README.md).
@@ -36,12 +36,22 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product Benchmarks
 	.build/release/Benchmarks
 
-# Our training step beside PyTorch eager running the same model and loop (scripts/bench_pytorch.py),
-# one case after the other in this run, then our/PyTorch ratios; then 5 alternating pairs of the CPU
-# recipe and their median ratio (single runs drift by ±15% on a shared machine). Needs `torch`.
+# TinyGPT against karpathy/nanoGPT's own train.py (a checkout you name: NANOGPT=path/to/nanoGPT, from
+# git clone https://github.com/karpathy/nanoGPT; nothing of it is copied here). Alternating pairs of
+# whole processes (scripts/bench_nanogpt.py): step time of the CPU recipe (10 pairs), whole runs
+# (3 pairs: wall time, peak RSS, final val loss) and the baby GPT (2 pairs). Needs torch and numpy.
 BENCH_THREADS ?= 2
-bench-compare: deps
-	@python3 -c "import torch" 2>/dev/null || { echo "bench-compare: PyTorch is not installed (pip install torch)"; exit 1; }
+NANOGPT ?=
+bench-compare: build data
+	@test -n "$(NANOGPT)" || { echo "bench-compare: set NANOGPT=path/to/nanoGPT (git clone https://github.com/karpathy/nanoGPT)"; exit 1; }
+	python3 scripts/bench_nanogpt.py --nanogpt "$(NANOGPT)" --threads $(BENCH_THREADS) --cases cpu --pairs 10
+	python3 scripts/bench_nanogpt.py --nanogpt "$(NANOGPT)" --threads $(BENCH_THREADS) --cases cpu --pairs 3 --whole-run
+	python3 scripts/bench_nanogpt.py --nanogpt "$(NANOGPT)" --threads $(BENCH_THREADS) --cases baby --pairs 2
+
+# Our training step beside scripts/bench_pytorch.py, this project's PyTorch port of nanoGPT's model and
+# loop (a second reference: same model, random batches), then 5 alternating pairs of the CPU recipe.
+bench-port: deps
+	@python3 -c "import torch" 2>/dev/null || { echo "bench-port: PyTorch is not installed (pip install torch)"; exit 1; }
 	$(SWIFT) build $(RELEASE) --product Benchmarks
 	.build/release/Benchmarks --threads $(BENCH_THREADS) --json .build/bench-ours.json train
 	python3 scripts/bench_pytorch.py --threads $(BENCH_THREADS) --compare .build/bench-ours.json

@@ -61,10 +61,13 @@ struct ImportCommand: ParsableCommand {
                 model = loaded.model
                 info["format"] = "llmc"; info["version"] = Int(loaded.header.version)
             } else if isDirectory.boolValue {
+                // The tokenizer files parse on a second thread while the weights convert.
+                let folderTokenizer = tokenizer != nil ? nil
+                    : Background { try HuggingFaceTokenizerFiles.read(folder: source) }
                 let imported = try HuggingFaceGPT2.load(folder: source)
                 model = imported.model
                 info["format"] = "hf"; info["dtypes"] = imported.dtypes; info["files"] = imported.files
-                if tokenizer == nil { tok = try HuggingFaceTokenizerFiles.read(folder: source) }
+                if let folderTokenizer { tok = try folderTokenizer.value() }
             } else {
                 let loaded = try LLMCModelFile.read(source)
                 model = loaded.model

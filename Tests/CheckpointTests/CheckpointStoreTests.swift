@@ -83,8 +83,13 @@ final class CheckpointStoreTests: XCTestCase {
         let fresh = model(seed: 2)
         let freshOpt = AdamW(parameters: fresh, lr: 1e-2, beta2: 0.99, weightDecay: 0.1)
         let loaded = try CheckpointStore.load(from: dir, into: fresh, optimizer: freshOpt)
-        XCTAssertEqual(loaded, state(30))
-        XCTAssertEqual(try CheckpointStore.readState(from: dir), state(30))
+        XCTAssertEqual(try CheckpointStore.readState(from: dir), loaded)
+        // state.json is the given state plus the tensor files' digests.
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: loaded) as? [String: Any])
+        XCTAssertEqual(object["step"] as? Int, 30)
+        let digests = try XCTUnwrap(object["sha256"] as? [String: String])
+        XCTAssertEqual(digests.keys.sorted(), ["model.safetensors", "optimizer.safetensors"])
+        XCTAssertTrue(digests.values.allSatisfy { $0.count == 64 })
         for (a, b) in zip(params, fresh) {
             XCTAssertEqual(a.tensor.array.map(\.bitPattern), b.tensor.array.map(\.bitPattern), a.name)
         }
@@ -272,6 +277,8 @@ final class CheckpointStoreTests: XCTestCase {
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 4).write(to: file)
         XCTAssert(message { try CheckpointStore.load(from: dir, into: params, optimizer: nil) }
+            .hasPrefix("\(file.path): sha256 mismatch (state.json records "))
+        XCTAssert(message { try CheckpointStore.load(from: dir, into: params, optimizer: nil, verify: false) }
             .hasPrefix("\(file.path): tensor \"transformer.ln_f.bias\": data_offsets [80, 96] run past the end of the "
                        + "data"))
     }

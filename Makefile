@@ -40,7 +40,7 @@ test: deps
 FUZZERS := safetensors shard manifest state tokenizer config jsonl
 FUZZ_RUNS ?= 1000000
 FUZZ_FLAGS := -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix=.build/fuzz/
-FUZZ_ENV := ASAN_OPTIONS=detect_leaks=0
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build:

@@ -84,7 +84,13 @@ public struct RunState {
         }
         var sampler: SamplerState? = nil
         if let s = o["sampler"] {
-            sampler = try JSONDecoder().decode(SamplerState.self, from: JSONSerialization.data(withJSONObject: s))
+            // JSONSerialization traps on a top-level value that is not an object, so check first.
+            guard let object = s as? [String: Any],
+                  let data = try? JSONSerialization.data(withJSONObject: object),
+                  let decoded = try? JSONDecoder().decode(SamplerState.self, from: data) else {
+                throw fail("\"sampler\" is not a saved data position (an object with the sampler's fields)")
+            }
+            sampler = decoded
         }
         var state = RunState(kind: kind, step: step, config: config, model: model, tokenizer: tokenizer,
                              batchRNG: try words("batch"), dropoutRNG: try words("dropout"), sampler: sampler,

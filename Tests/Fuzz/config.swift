@@ -12,7 +12,6 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
     let overrides = String(decoding: sets, as: UTF8.self).split(separator: "\n").map(String.init)
     if var config = try? TrainConfig.load(path: url.path) {
         _ = try? config.apply(overrides: overrides)
-        _ = config.jsonData
     }
     if var model = try? GPTConfig.load(path: url.path) {
         _ = try? model.apply(overrides: overrides)

@@ -25,6 +25,19 @@ final class TensorDigestTests: XCTestCase {
         return try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: url)) as! [String: Any]
     }
 
+    /// Runs `tinygpt` with exactly these arguments (runTinyGPT adds --threads, which sample lacks).
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process(), pipe = Pipe()
+        p.executableURL = tinygptBinary
+        p.arguments = arguments
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, output)
+    }
+
     func sha256sum(_ file: URL) throws -> String {
         let p = Process(), pipe = Pipe()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
@@ -111,13 +124,13 @@ final class TensorDigestTests: XCTestCase {
         let step5 = try trainedCheckpoint(dir)
         try flipBit(step5.appendingPathComponent(CheckpointStore.modelFile))
         let sample = ["sample", "--checkpoint", step5.path, "--max-new-tokens", "3"]
-        let refused = try runTinyGPT(sample)
+        let refused = try run(sample)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.output.contains("sha256 mismatch"), refused.output)
-        let loaded = try runTinyGPT(sample + ["--no-verify"])
+        let loaded = try run(sample + ["--no-verify"])
         XCTAssertEqual(loaded.status, 0, loaded.output)
-        let export = try runTinyGPT(["export", "--checkpoint", step5.path, "--format", "hf",
-                                     "--out", dir.url.appendingPathComponent("hf").path])
+        let export = try run(["export", "--checkpoint", step5.path, "--format", "hf",
+                              "--out", dir.url.appendingPathComponent("hf").path])
         XCTAssertTrue(export.output.contains("sha256 mismatch"), export.output)
         XCTAssertNotEqual(export.status, 0)
     }

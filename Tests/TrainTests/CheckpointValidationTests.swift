@@ -31,6 +31,8 @@ final class CheckpointValidationTests: XCTestCase {
             ("vocab_size", { var m = $0["model"] as! [String: Any]; m["vocab_size"] = 0; $0["model"] = m }),
             ("vocab_size", { var m = $0["model"] as! [String: Any]; m["vocab_size"] = NSNull(); $0["model"] = m }),
             ("the tokenizer has", { var m = $0["model"] as! [String: Any]; m["vocab_size"] = 2; $0["model"] = m }),
+            // Found by fuzzing: JSONSerialization trapped on a sampler that is not an object.
+            ("\"sampler\" is not a saved data position", { $0["sampler"] = 3 }),
         ]
         for (expected, change) in cases {
             let copy = dir.url.appendingPathComponent("copy-\(UUID().uuidString)")

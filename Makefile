@@ -31,6 +31,37 @@ build: deps
 test: deps
 	$(SWIFT) build $(RELEASE)
 	$(SWIFT) test $(RELEASE)
+	$(MAKE) fuzz-smoke
+
+# libFuzzer harnesses for every parser of user files (Tests/Fuzz/, seeds in Tests/Fuzz/corpus/),
+# built by scripts/build_fuzz.sh beside the release build. Inputs libFuzzer finds interesting go to
+# .build/fuzz/corpus/NAME (the committed seeds are only read); a crash leaves its input in .build/fuzz/.
+# fuzz: 10^6 inputs per harness; fuzz-smoke: 3 seconds each.
+FUZZERS := safetensors shard manifest state tokenizer config jsonl
+FUZZ_RUNS ?= 1000000
+FUZZ_FLAGS := -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix=.build/fuzz/
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+fuzz-build:
+	$(SWIFT) build $(RELEASE) --product tinygpt
+	scripts/build_fuzz.sh $(FUZZERS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		mkdir -p .build/fuzz/corpus/$$f; echo "fuzz-$$f: $(FUZZ_RUNS) runs"; \
+		$(FUZZ_ENV) .build/fuzz/fuzz-$$f -runs=$(FUZZ_RUNS) $(FUZZ_FLAGS) .build/fuzz/corpus/$$f Tests/Fuzz/corpus/$$f \
+			2> .build/fuzz/$$f.log || { tail -40 .build/fuzz/$$f.log; exit 1; }; \
+		grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" .build/fuzz/$$f.log; \
+	done
+
+fuzz-smoke: fuzz-build
+	@for f in $(FUZZERS); do \
+		mkdir -p .build/fuzz/corpus/$$f; \
+		$(FUZZ_ENV) .build/fuzz/fuzz-$$f -max_total_time=3 $(FUZZ_FLAGS) .build/fuzz/corpus/$$f Tests/Fuzz/corpus/$$f \
+			2> .build/fuzz/$$f.log || { tail -40 .build/fuzz/$$f.log; exit 1; }; \
+		echo "fuzz-$$f: $$(grep -E '^Done' .build/fuzz/$$f.log)"; \
+	done
 
 bench: deps
 	$(SWIFT) build $(RELEASE) --product Benchmarks

@@ -31,7 +31,9 @@ let package = Package(
         // Downloads of the public datasets and files the project uses, verified, and their conversions.
         .target(name: "Fetch", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Config", dependencies: ["NN"], swiftSettings: fast),
-        .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd"], swiftSettings: fast),
+        .target(name: "Checkpoint", dependencies: ["Config", "Data", "Optim", "NN", "Autograd",
+                                                   .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         .target(name: "Evaluate", dependencies: ["Checkpoint", "Config", "Data", "NN", "Autograd", "Kernels"], swiftSettings: fast),
         .target(name: "Train", dependencies: ["Collective", "Evaluate", "Checkpoint", "Config", "Data", "Optim", "NN", "Autograd",
                                               "Kernels"], swiftSettings: fast),

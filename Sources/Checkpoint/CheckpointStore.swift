@@ -52,7 +52,8 @@ public struct CheckpointStore {
     /// Writes checkpoint `step` atomically and returns its directory. Points RUN/latest at it (and
     /// RUN/best when `isBest`), then prunes old checkpoints beyond `keepLast`. Refuses to replace an
     /// existing step directory, unless it holds this very state (then it is returned as it is).
-    /// `optimizer` nil writes no optimizer file (weights-only checkpoint).
+    /// `optimizer` nil writes no optimizer file (weights-only checkpoint). `state` must be a JSON object;
+    /// state.json holds it plus the tensor files' SHA-256 digests (TensorFileDigests).
     @discardableResult
     public func save(step: Int, model: [NamedParameter], optimizer: AdamW?, state: Foundation.Data,
                      isBest: Bool = false) throws -> URL {
@@ -66,7 +67,8 @@ public struct CheckpointStore {
             // step of a run resumed with the same config): the step, RNG streams and data position are
             // those of the checkpoint already there, so it is this save; nothing is rewritten.
             let existing = final.appendingPathComponent(CheckpointStore.stateFile)
-            if (try? Foundation.Data(contentsOf: existing)) == state {
+            if let old = try? Foundation.Data(contentsOf: existing),
+               let mine = TensorFileDigests.withoutRecord(state), TensorFileDigests.withoutRecord(old) == mine {
                 if isBest { try pointLink(CheckpointStore.bestLink, at: name) }
                 return final
             }
@@ -81,14 +83,17 @@ public struct CheckpointStore {
             throw CheckpointError("cannot create \(temp.path): \(FileSystem.errorText())")
         }
         do {
-            try SafeTensors.write(model.map { ($0.name, $0.tensor) }, metadata: ["step": String(step)],
-                                  to: temp.appendingPathComponent(CheckpointStore.modelFile))
+            var digests: [String: String] = [:]
+            digests[CheckpointStore.modelFile] = try SafeTensors.write(
+                model.map { ($0.name, $0.tensor) }, metadata: ["step": String(step)],
+                to: temp.appendingPathComponent(CheckpointStore.modelFile))
             if let optimizer {
-                try SafeTensors.write(optimizer.stateTensors,
-                                      metadata: ["optimizer": "AdamW", "step": String(optimizer.stepCount)],
-                                      to: temp.appendingPathComponent(CheckpointStore.optimizerFile))
+                digests[CheckpointStore.optimizerFile] = try SafeTensors.write(
+                    optimizer.stateTensors, metadata: ["optimizer": "AdamW", "step": String(optimizer.stepCount)],
+                    to: temp.appendingPathComponent(CheckpointStore.optimizerFile))
             }
-            try FileSystem.writeFile(state, to: temp.appendingPathComponent(CheckpointStore.stateFile).path)
+            try FileSystem.writeFile(TensorFileDigests.recording(digests, in: state),
+                                     to: temp.appendingPathComponent(CheckpointStore.stateFile).path)
             try FileSystem.syncDirectory(temp.path)
             try FileSystem.rename(temp.path, to: final.path)
         } catch {
@@ -244,16 +249,23 @@ public struct CheckpointStore {
     }
 
     /// Loads checkpoint `directory` into `model` (and `optimizer`, whose moments and step count it
-    /// restores) and returns the state.json bytes. Every tensor name and shape is verified before
-    /// anything is copied: a missing, extra or differently shaped tensor is refused with an error naming
-    /// the checkpoint and the first mismatching tensor, and leaves the model and optimizer unchanged.
+    /// restores) and returns the state.json bytes. With `verify`, each tensor file whose SHA-256
+    /// state.json records must match it. Every tensor name and shape is verified before anything is
+    /// copied: a missing, extra or differently shaped tensor is refused with an error naming the
+    /// checkpoint and the first mismatching tensor, and leaves the model and optimizer unchanged.
     @discardableResult
     public static func load(from directory: URL, into model: [NamedParameter],
-                            optimizer: AdamW?) throws -> Foundation.Data {
+                            optimizer: AdamW?, verify: Bool = true) throws -> Foundation.Data {
         let dir = directory.path
         guard FileSystem.isDirectory(dir) else { throw CheckpointError("checkpoint \(dir): no such directory") }
-        let weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent(modelFile))
-        try verify(weights, expected: model.map { ($0.name, $0.tensor.shape) }, checkpoint: dir, holder: "the model")
+        let state = try readState(from: directory)
+        let modelURL = directory.appendingPathComponent(modelFile)
+        let statePath = directory.appendingPathComponent(stateFile).path
+        let record = try verify ? TensorFileDigests.recorded(in: state, source: statePath) : [:]
+        try TensorFileDigests.verify(modelURL, record: record)
+        let weights = try SafeTensorsFile(contentsOf: modelURL)
+        try checkTensors(weights, expected: model.map { ($0.name, $0.tensor.shape) }, checkpoint: dir,
+                         holder: "the model")
 
         var moments: SafeTensorsFile?
         var optimizerStep = 0
@@ -263,16 +275,16 @@ public struct CheckpointStore {
                 throw CheckpointError("checkpoint \(dir): \(optimizerFile) is missing, so the optimizer cannot be "
                                       + "resumed")
             }
+            try TensorFileDigests.verify(url, record: record)
             let file = try SafeTensorsFile(contentsOf: url)
             guard let text = file.metadata["step"], let step = Int(text), step >= 0 else {
                 throw CheckpointError("\(url.path): metadata \"step\" is missing or not a non-negative integer")
             }
-            try verify(file, expected: optimizer.stateTensors.map { ($0.name, $0.tensor.shape) }, checkpoint: dir,
-                       holder: "the optimizer")
+            try checkTensors(file, expected: optimizer.stateTensors.map { ($0.name, $0.tensor.shape) },
+                             checkpoint: dir, holder: "the optimizer")
             moments = file
             optimizerStep = step
         }
-        let state = try readState(from: directory)
 
         // A non-finite value is refused with the tensor's name (the model's values are then undefined):
         // NaN weights would otherwise sample newlines and evaluate to "loss nan" without a word.
@@ -290,6 +302,14 @@ public struct CheckpointStore {
         return state
     }
 
+    /// Checks the SHA-256 of tensor files `names` of checkpoint `directory` against its state.json's
+    /// record (for readers that open the files themselves); names it does not record are not checked.
+    public static func verifyFiles(_ names: [String], in directory: URL) throws {
+        let state = try readState(from: directory)
+        let record = try TensorFileDigests.recorded(in: state, source: directory.appendingPathComponent(stateFile).path)
+        for name in names { try TensorFileDigests.verify(directory.appendingPathComponent(name), record: record) }
+    }
+
     /// Throws naming `name` and `file` when `tensor` holds a NaN or an infinity.
     static func requireFinite(_ tensor: Tensor, name: String, file: String) throws {
         let p = tensor.data, n = tensor.count
@@ -305,7 +325,7 @@ public struct CheckpointStore {
     }
 
     /// Checks that `file` holds exactly the F32 tensors `expected` (names and shapes).
-    private static func verify(_ file: SafeTensorsFile, expected: [(String, [Int])], checkpoint: String,
+    private static func checkTensors(_ file: SafeTensorsFile, expected: [(String, [Int])], checkpoint: String,
                                holder: String) throws {
         let fileName = file.url.lastPathComponent
         for (name, shape) in expected {

@@ -1,6 +1,7 @@
 // The few POSIX file operations atomic checkpointing needs and Foundation does not expose: writing a
 // file and fsync-ing it, fsync-ing a directory (so a rename inside it is durable), renaming over an
 // existing entry, and creating a symbolic link. Every failure becomes a CheckpointError naming the path.
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -11,10 +12,12 @@ import Darwin
 enum FileSystem {
     static func errorText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
-    /// A file open for writing, created (or truncated) with mode 0644.
+    /// A file open for writing, created (or truncated) with mode 0644. It hashes what it writes
+    /// (SHA-256) on the way, so a checkpoint records its files' digests without reading them back.
     final class Writer {
         let path: String
         private var fd: Int32
+        private var hasher = SHA256()
 
         init(path: String) throws {
             self.path = path
@@ -30,6 +33,7 @@ enum FileSystem {
 
         func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard var p = bytes.baseAddress else { return }
+            hasher.update(bufferPointer: bytes)
             var left = bytes.count
             while left > 0 {
                 let n = systemWrite(fd, p, min(left, Writeback.chunk))
@@ -50,6 +54,9 @@ enum FileSystem {
         func write(_ bytes: [UInt8]) throws {
             try bytes.withUnsafeBytes { try write($0) }
         }
+
+        /// The SHA-256 of everything written, as lower-case hex.
+        var digest: String { hasher.finalize().hexString }
 
         /// fsync, then close. The writer is unusable afterwards.
         func syncAndClose(sync: Bool = true) throws {

@@ -24,6 +24,9 @@ public struct RunState {
     public var bestValLoss: Double?
     public var threads: Int
     public var extra: [String: Any] = [:]   // fields owned by other run kinds (task heads, label maps, …)
+    /// The tensor files' SHA-256 digests as read (TensorFileDigests); the store writes them, so
+    /// `encoded()` leaves them out.
+    public var fileDigests: [String: String] = [:]
 
     public init(kind: String, step: Int, config: [String: Any], model: GPTConfig, tokenizer: [String: Any],
                 batchRNG: RandomGenerator, dropoutRNG: RandomGenerator, sampler: SamplerState?,
@@ -81,14 +84,23 @@ public struct RunState {
         }
         var sampler: SamplerState? = nil
         if let s = o["sampler"] {
-            sampler = try JSONDecoder().decode(SamplerState.self, from: JSONSerialization.data(withJSONObject: s))
+            // JSONSerialization traps on a top-level value that is not an object, so check first.
+            guard let object = s as? [String: Any],
+                  let data = try? JSONSerialization.data(withJSONObject: object),
+                  let decoded = try? JSONDecoder().decode(SamplerState.self, from: data) else {
+                throw fail("\"sampler\" is not a saved data position (an object with the sampler's fields)")
+            }
+            sampler = decoded
         }
         var state = RunState(kind: kind, step: step, config: config, model: model, tokenizer: tokenizer,
                              batchRNG: try words("batch"), dropoutRNG: try words("dropout"), sampler: sampler,
                              bestValLoss: o["best_val_loss"] as? Double, threads: (o["threads"] as? Int) ?? 0)
         let known: Set<String> = ["format", "version", "kind", "step", "config", "model", "tokenizer", "rng",
                                   "threads", "sampler", "best_val_loss"]
-        for (k, v) in o where !known.contains(k) { state.extra[k] = v }
+        if let digests = o[TensorFileDigests.key] {
+            state.fileDigests = try TensorFileDigests.parse(digests, source: source)
+        }
+        for (k, v) in o where !known.contains(k) && k != TensorFileDigests.key { state.extra[k] = v }
         return state
     }
 }

@@ -63,9 +63,10 @@ public enum SafeTensors {
     }
 
     /// Writes `tensors` (as F32, in the given order) and `metadata` to `url`, replacing any file there,
-    /// and fsyncs it when `sync` is true.
+    /// and fsyncs it when `sync` is true. Returns the file's SHA-256 (lower-case hex).
+    @discardableResult
     public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
-                             to url: URL, sync: Bool = true) throws {
+                             to url: URL, sync: Bool = true) throws -> String {
         let head = try header(names: tensors.map(\.name), shapes: tensors.map(\.tensor.shape), metadata: metadata)
         let w = try FileSystem.Writer(path: url.path)
         try w.write(head)
@@ -78,6 +79,7 @@ public enum SafeTensors {
             #endif
         }
         try w.syncAndClose(sync: sync)
+        return w.digest
     }
 }
 

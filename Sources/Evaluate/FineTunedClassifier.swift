@@ -21,7 +21,8 @@ public final class FineTunedClassifier {
     public var batchSize = 32
 
     /// `path`: a step directory, or a run directory (its latest checkpoint) of a finetune-classify run.
-    public init(checkpoint path: String) throws {
+    /// `verify`: check the weights against state.json's SHA-256.
+    public init(checkpoint path: String, verify: Bool = true) throws {
         let url = try CheckpointStore.resolve(path: path)
         let source = url.appendingPathComponent(CheckpointStore.stateFile).path
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: source)
@@ -36,7 +37,7 @@ public final class FineTunedClassifier {
         try config.validate()
         model = GPT(config: config, seed: nil, trainable: false)
         head = ClassifierHead(features: config.nEmbd, labels: ft.labels.count, seed: nil, trainable: false)
-        try CheckpointStore.load(from: url, into: model.parameters + head.parameters, optimizer: nil)
+        try CheckpointStore.load(from: url, into: model.parameters + head.parameters, optimizer: nil, verify: verify)
         labels = ft.labels
         format = ClassificationFormat(tokenizer: tokenizer, baseVocabSize: ft.baseVocabSize,
                                       blockSize: config.blockSize)
@@ -93,14 +94,22 @@ public final class FineTunedClassifier {
 /// attention keeps the padding out of every real position, so a row's logits do not depend on what it
 /// is batched with.
 public func classifierLogits(model: GPT, head: ClassifierHead, rows: [[Int32]], batchSize: Int) -> [Float] {
+    classifierLogits(model: model, head: head, rows: rows, batchSize: batchSize, isCancelled: { false })!
+}
+
+/// The same, asking `isCancelled` before each batch: nil once it says true (a training run's
+/// evaluation cut short by Ctrl-C).
+public func classifierLogits(model: GPT, head: ClassifierHead, rows: [[Int32]], batchSize: Int,
+                             isCancelled: () -> Bool) -> [Float]? {
     precondition(batchSize >= 1, "classifierLogits: batch size must be >= 1, got \(batchSize)")
     let k = head.labelCount
     var out = [Float](repeating: 0, count: rows.count * k)
     let byLength = rows.indices.sorted { (rows[$0].count, $0) < (rows[$1].count, $1) }
     var unusedRNG = RandomGenerator(seed: 0)
-    withoutGrad {
+    return withoutGrad { () -> [Float]? in
         var start = 0
         while start < byLength.count {
+            if isCancelled() { return nil }
             let chunk = byLength[start..<min(start + batchSize, byLength.count)]
             let b = chunk.count, t = chunk.map { rows[$0].count }.max()!
             var ids = [Int32](repeating: 0, count: b * t)
@@ -116,8 +125,8 @@ public func classifierLogits(model: GPT, head: ClassifierHead, rows: [[Int32]], 
             }
             start += b
         }
+        return out
     }
-    return out
 }
 
 /// The index of the largest of each row's `labels` logits (the first on ties).

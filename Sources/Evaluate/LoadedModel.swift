@@ -13,8 +13,8 @@ public struct LoadedModel {
 
     /// `path`: a step directory, or a run directory (its latest checkpoint). A fine-tuned classifier
     /// is refused with a pointer to `tinygpt eval --task classify` (its weights include a head that a
-    /// language model does not have).
-    public init(checkpoint path: String) throws {
+    /// language model does not have). `verify`: check the weights against state.json's SHA-256.
+    public init(checkpoint path: String, verify: Bool = true) throws {
         let url = try CheckpointStore.resolve(path: path)
         let stateURL = url.appendingPathComponent(CheckpointStore.stateFile)
         state = try RunState.decode(try CheckpointStore.readState(from: url), source: stateURL.path)
@@ -36,7 +36,7 @@ public struct LoadedModel {
         var config = state.model
         config.dropout = 0
         model = GPT(config: config, seed: nil)
-        try CheckpointStore.load(from: url, into: model.parameters, optimizer: nil)
+        try CheckpointStore.load(from: url, into: model.parameters, optimizer: nil, verify: verify)
         directory = url
     }
 }

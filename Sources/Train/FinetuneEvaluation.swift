@@ -1,6 +1,7 @@
 // A fine-tuning task's dev metrics: a classifier's loss, accuracy, macro-F1 and confusion matrix; an
 // instruction model's completion loss and the exact match of greedy completions on the first
 // dev_limit rows. No gradients, no dropout, and the training streams and data order are untouched.
+// Each loop asks `isCancelled` between batches (and between greedy completions) and gives up with nil.
 import Foundation
 import Autograd
 import Data
@@ -9,13 +10,15 @@ import Kernels
 import NN
 
 extension FinetuneTask {
-    public func evaluate(step: Int, dropoutRNG: RandomGenerator) -> TaskEvalMetrics {
-        config.task == .classify ? evaluateClassifier(step: step) : evaluateGenerator(step: step)
+    public func evaluate(step: Int, dropoutRNG: RandomGenerator, isCancelled: () -> Bool) -> TaskEvalMetrics? {
+        config.task == .classify ? evaluateClassifier(step: step, isCancelled: isCancelled)
+                                 : evaluateGenerator(step: step, isCancelled: isCancelled)
     }
 
-    func evaluateClassifier(step: Int) -> TaskEvalMetrics {
+    func evaluateClassifier(step: Int, isCancelled: () -> Bool) -> TaskEvalMetrics? {
         let head = head!, k = head.labelCount
-        let logits = classifierLogits(model: model, head: head, rows: devRows.map(\.ids), batchSize: config.batchSize)
+        guard let logits = classifierLogits(model: model, head: head, rows: devRows.map(\.ids),
+                                            batchSize: config.batchSize, isCancelled: isCancelled) else { return nil }
         var lossSum = 0.0
         for (i, r) in devRows.enumerated() {
             let row = logits[(i * k)..<((i + 1) * k)]
@@ -32,14 +35,15 @@ extension FinetuneTask {
                                isBest: false, milliseconds: 0)
     }
 
-    func evaluateGenerator(step: Int) -> TaskEvalMetrics {
+    func evaluateGenerator(step: Int, isCancelled: () -> Bool) -> TaskEvalMetrics? {
         // Completion loss: token-weighted mean over every dev row.
         var lossSum = 0.0, count = 0
         var unusedRNG = RandomGenerator(seed: 0)
         let byLength = devRows.sorted { $0.ids.count < $1.ids.count }  // little padding
-        withoutGrad {
+        let finished = withoutGrad { () -> Bool in
             var start = 0
             while start < byLength.count {
+                if isCancelled() { return false }
                 let rows = Array(byLength[start..<min(start + config.batchSize, byLength.count)])
                 let batch = TaskBatch.generate(rows)
                 let n = batch.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
@@ -49,12 +53,15 @@ extension FinetuneTask {
                 }
                 start += rows.count
             }
+            return true
         }
+        guard finished else { return nil }
         // Exact match of greedy completions on the first dev_limit rows.
         var matches = 0
         var example: (prompt: String, generated: String, reference: String)? = nil
         let end = endToken!
         for (i, p) in devPrompts.enumerated() {
+            if isCancelled() { return nil }
             var sampler = Sampler(options: SamplingOptions(temperature: 0), seed: 0)
             let out = (try? model.generate(prompt: p.ids, maxNewTokens: config.maxNewTokens,
                                            sampler: &sampler) { $0 != end }) ?? []

@@ -28,12 +28,13 @@ enum FinetuneSetup {
     }
 
     /// Builds the task, and where it resumes from.
-    static func makeTask(_ config: FinetuneConfig, run: RunDirectory, resume: String?) throws
+    static func makeTask(_ config: FinetuneConfig, run: RunDirectory, resume: String?, verify: Bool = true) throws
         -> (FinetuneTask, ResumePoint?) {
         let resumeURL = try run.resumeCheckpoint(resume)
         try run.checkWritable()
         let rows = try readRows(config)
-        let start = try resumeURL.map { try restore(config, from: $0, rows: rows) } ?? initialModel(config, rows: rows)
+        let start = try resumeURL.map { try restore(config, from: $0, rows: rows) }
+            ?? initialModel(config, rows: rows, verify: verify)
         let encoded = try encode(config, rows: rows, start: start)
         let trainable = trainableParameters(config, model: start.model, head: start.head)
 
@@ -50,7 +51,7 @@ enum FinetuneSetup {
             }
             plan = BatchPlan(lengths: lengths, batchSize: config.batchSize, poolBatches: pool,
                              seed: UInt64(config.seed), epoch: ft.epoch, cursor: ft.cursor, poolBatch: ft.poolBatch)
-            resumePoint = ResumePoint(checkpoint: url, state: state, best: ft.bestMetric)
+            resumePoint = ResumePoint(checkpoint: url, state: state, best: ft.bestMetric, verify: verify)
         }
         let task = FinetuneTask(config: config, model: start.model, head: start.head, tokenizer: start.tokenizer,
                                 state: ft, trainable: trainable, trainRows: encoded.train, devRows: encoded.dev,
@@ -125,9 +126,9 @@ enum FinetuneSetup {
 
     /// The initial weights (or a scratch model), with the task tokens appended to the vocabulary and,
     /// for classify, a new head.
-    static func initialModel(_ config: FinetuneConfig, rows: Rows) throws -> Start {
+    static func initialModel(_ config: FinetuneConfig, rows: Rows, verify: Bool) throws -> Start {
         let task = config.task, seed = config.seed
-        let base = try loadBase(config)
+        let base = try loadBase(config, verify: verify)
         let baseVocab = base.config.vocabSize
         var tokens: [String: Int32] = [:]
         var added = 0
@@ -159,7 +160,7 @@ enum FinetuneSetup {
 
     /// The starting point: a pretraining checkpoint's model and tokenizer, or (scratch) a pretraining
     /// config's model shape and its dataset's tokenizer, with no weights (model nil).
-    static func loadBase(_ config: FinetuneConfig) throws
+    static func loadBase(_ config: FinetuneConfig, verify: Bool) throws
         -> (model: GPT?, config: GPTConfig, tokenizer: any Tokenizer) {
         if config.initFrom == "scratch" {
             let tc = try TrainConfig.load(path: config.modelConfig!)
@@ -178,7 +179,7 @@ enum FinetuneSetup {
                 throw TrainingError(source: url.path, message: "is a \"\(state.kind)\" checkpoint; fine-tuning " +
                         "starts from a pretraining checkpoint")
             }
-            loaded = try LoadedModel(checkpoint: url.path)
+            loaded = try LoadedModel(checkpoint: url.path, verify: verify)
         } catch {
             throw TrainingError(source: "--init", message: "\(error)")
         }

@@ -31,7 +31,8 @@ public final class Finetuner {
         try config.validate()
         TrainingThreads.apply(configured: config.threads)
         let run = RunDirectory(options.runDirectory, keepLast: config.keepLast)
-        let (task, resume) = try FinetuneSetup.makeTask(config, run: run, resume: options.resume)
+        let (task, resume) = try FinetuneSetup.makeTask(config, run: run, resume: options.resume,
+                                                          verify: options.verifyCheckpoints)
         self.task = task
         loop = try TrainingLoop(task: task, config: config.optimization, run: run, seed: config.seed, resume: resume,
                                 events: events)

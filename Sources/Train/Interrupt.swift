@@ -1,5 +1,6 @@
 // Ctrl-C handling: the first SIGINT (or SIGTERM) sets a flag that the training loop checks after
-// each step, so it can write a checkpoint and stop cleanly; a second one exits at once.
+// each step and between evaluation batches (cutting a long evaluation short), so it can write a
+// checkpoint and stop cleanly; a second one exits at once.
 import Foundation
 
 #if canImport(Glibc)

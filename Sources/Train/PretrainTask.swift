@@ -49,26 +49,29 @@ public final class PretrainTask: TrainingTask {
 
     /// Mean loss over eval_iters batches of each split, from the evaluation stream of (seed, step). In a
     /// data-parallel run every rank draws every batch and scores its share; the sums are reduced.
-    public func evaluate(step: Int, dropoutRNG: RandomGenerator) -> EvalMetrics {
+    public func evaluate(step: Int, dropoutRNG: RandomGenerator, isCancelled: () -> Bool) -> EvalMetrics? {
         var rng = RandomGenerator(seed: SeedOffset.evaluation(seed: config.seed, step: step))
         let group = ProcessGroup.world
-        func meanLoss(_ dataset: TokenShardDataset) -> Double {
+        func meanLoss(_ dataset: TokenShardDataset) -> Double? {
             guard var sampler = try? BatchSampler(dataset: dataset, batchSize: config.batchSize,
                                                   blockSize: config.blockSize, mode: .random) else { return .nan }
             var total = [0.0]
-            withoutGrad {
+            let finished = withoutGrad { () -> Bool in
                 var unusedDropout = dropoutRNG
                 for i in 0..<config.evalIters {
+                    // Every rank asks at every batch, so a cancellation stops all of them at the same one.
+                    if isCancelled() { return false }
                     let batch = sampler.next(rng: &rng)
                     guard i % group.size == group.rank else { continue }
                     total[0] += Double(loss(batch, training: false, rng: &unusedDropout).loss.item)
                 }
+                return true
             }
+            guard finished else { return nil }
             group.allReduceSum(&total)
             return total[0] / Double(config.evalIters)
         }
-        let trainLoss = meanLoss(trainSampler.dataset)
-        let valLoss = meanLoss(valDataset)
+        guard let trainLoss = meanLoss(trainSampler.dataset), let valLoss = meanLoss(valDataset) else { return nil }
         return EvalMetrics(step: step, trainLoss: trainLoss, valLoss: valLoss, isBest: false, milliseconds: 0)
     }
 

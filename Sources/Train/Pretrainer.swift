@@ -33,7 +33,7 @@ public final class Pretrainer {
 
         let dataDir = try DatasetDirectory(URL(fileURLWithPath: config.dataset))
         let tokenizer = try dataDir.loadTokenizer()
-        let start = try Pretrainer.startingWeights(config, tokenizer: tokenizer)
+        let start = try Pretrainer.startingWeights(config, tokenizer: tokenizer, verify: options.verifyCheckpoints)
         if let start { config.model = start.shape(dropout: config.dropout) }
         let vocab = try config.vocabularySize(tokenizerSize: tokenizer.vocabSize)
         config.vocabSize = vocab
@@ -69,7 +69,8 @@ public final class Pretrainer {
                         "\(Pretrainer.describe(modelConfig))")
             }
             if let s = state.sampler { try trainSampler.restore(s) }
-            resumePoint = ResumePoint(checkpoint: url, state: state, best: state.bestValLoss)
+            resumePoint = ResumePoint(checkpoint: url, state: state, best: state.bestValLoss,
+                                      verify: options.verifyCheckpoints)
         }
         task = PretrainTask(config: config, model: model, tokenizer: tokenizer, trainSampler: trainSampler,
                             valDataset: val, initFrom: start?.directory.path)
@@ -87,10 +88,11 @@ public final class Pretrainer {
     }
 
     /// init_from: nil for "scratch", else the checkpoint's model, whose tokenizer must be the dataset's.
-    static func startingWeights(_ config: TrainConfig, tokenizer: any Tokenizer) throws -> LoadedModel? {
+    static func startingWeights(_ config: TrainConfig, tokenizer: any Tokenizer,
+                                verify: Bool) throws -> LoadedModel? {
         guard config.initFrom != "scratch" else { return nil }
         let loaded: LoadedModel
-        do { loaded = try LoadedModel(checkpoint: config.initFrom) } catch {
+        do { loaded = try LoadedModel(checkpoint: config.initFrom, verify: verify) } catch {
             throw TrainingError(source: "init_from", message: "\(error)")
         }
         let theirs = loaded.tokenizer.jsonObject() as NSDictionary, ours = tokenizer.jsonObject() as NSDictionary

@@ -76,9 +76,12 @@ public struct RunOptions<Config> {
     public var runDirectory: URL
     /// A step directory, a run directory, or "auto" (this run's latest checkpoint, if any).
     public var resume: String?
+    /// Check each loaded checkpoint's tensor files against the SHA-256 digests its state.json records.
+    public var verifyCheckpoints: Bool
 
-    public init(config: Config, runDirectory: URL, resume: String? = nil) {
+    public init(config: Config, runDirectory: URL, resume: String? = nil, verifyCheckpoints: Bool = true) {
         self.config = config; self.runDirectory = runDirectory; self.resume = resume
+        self.verifyCheckpoints = verifyCheckpoints
     }
 }
 

@@ -51,7 +51,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         trainingStep = TrainingStep(objective: task, optimization: config, group: group)
         if let start {
             try CheckpointStore.load(from: start.checkpoint, into: task.checkpointParameters,
-                                     optimizer: trainingStep.optimizer)
+                                     optimizer: trainingStep.optimizer, verify: start.verify)
             step = start.step; streams = start.streams; best = start.best; resumedFrom = start.checkpoint.path
             lrScale = start.lrScale
         } else {
@@ -67,18 +67,24 @@ public final class TrainingLoop<Task: TrainingTask> {
         emit(task.startEvent(step: step, resumedFrom: resumedFrom))
         for w in task.warnings { emit(.warning(w)) }
         var last: Task.Evaluation? = nil
-        if step == 0 && config.maxIters > 0 { last = evaluate() }
+        // Ctrl-C (or SIGTERM) between steps, or during an evaluation, which it cuts short: a checkpoint of
+        // this step, then stop.
+        func stop() throws -> TrainingOutcome<Task.Evaluation> {
+            try saveCheckpoint(isBest: false)
+            emit(.interrupted(step: step))
+            return TrainingOutcome(step: step, lastEvaluation: last, best: best, interrupted: true,
+                                   seconds: Date().timeIntervalSince(t0))
+        }
+        if step == 0 && config.maxIters > 0 {
+            guard let e = evaluate(isCancelled: interruptRequested) else { return try stop() }
+            last = e
+        }
         while step < config.maxIters {
-            if interruptRequested() {
-                try saveCheckpoint(isBest: false)
-                emit(.interrupted(step: step))
-                return TrainingOutcome(step: step, lastEvaluation: last, best: best, interrupted: true,
-                                       seconds: Date().timeIntervalSince(t0))
-            }
+            if interruptRequested() { return try stop() }
             try takeStep()
             if let failure = run.metrics?.failure { throw failure }
             if step % config.evalInterval == 0 || step == config.maxIters {
-                let e = evaluate()
+                guard let e = evaluate(isCancelled: interruptRequested) else { return try stop() }
                 last = e
                 if let failure = run.metrics?.failure { throw failure }
                 try checkRanksAgree()
@@ -148,8 +154,16 @@ public final class TrainingLoop<Task: TrainingTask> {
     /// step-0 evaluation scores the starting weights, which have no checkpoint of this run).
     @discardableResult
     public func evaluate() -> Task.Evaluation {
+        // Never nil: a task returns nil only after `isCancelled` said true.
+        evaluate(isCancelled: { false })!
+    }
+
+    /// The same, or nil when `isCancelled` cut it short: then nothing is logged and `best` is unchanged.
+    func evaluate(isCancelled: () -> Bool) -> Task.Evaluation? {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var e = task.evaluate(step: step, dropoutRNG: streams.dropout)
+        guard var e = task.evaluate(step: step, dropoutRNG: streams.dropout, isCancelled: isCancelled) else {
+            return nil
+        }
         e.isBest = step > 0 && e.metricValue.isFinite
             && (best.map { e.higherIsBetter ? e.metricValue > $0 : e.metricValue < $0 } ?? true)
         if e.isBest { best = e.metricValue }
@@ -202,9 +216,12 @@ public struct ResumePoint {
     public var streams: TrainingStreams
     public var best: Double?
     public var lrScale: Double
+    /// Check the checkpoint's tensor files against the digests in its state.json.
+    public var verify: Bool
 
-    public init(checkpoint: URL, state: RunState, best: Double?) {
+    public init(checkpoint: URL, state: RunState, best: Double?, verify: Bool = true) {
         self.checkpoint = checkpoint
+        self.verify = verify
         step = state.step
         streams = TrainingStreams(batch: state.batchRNG, dropout: state.dropoutRNG)
         self.best = best

@@ -55,8 +55,9 @@ public protocol TrainingTask: TrainingObjective {
     /// Warnings to show after the start (e.g. rows truncated to the context).
     var warnings: [String] { get }
     /// Metrics on held-out data, without gradients or dropout, and without touching the training
-    /// streams: evaluating never changes what training does.
-    func evaluate(step: Int, dropoutRNG: RandomGenerator) -> Evaluation
+    /// streams: evaluating never changes what training does. `isCancelled` is asked between batches
+    /// (the same number of times on every rank); once it says true the evaluation stops and returns nil.
+    func evaluate(step: Int, dropoutRNG: RandomGenerator, isCancelled: () -> Bool) -> Evaluation?
     /// state.json for a checkpoint at `step`.
     func runState(step: Int, streams: TrainingStreams, best: Double?) -> RunState
 }

@@ -60,6 +60,7 @@ struct EvalCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
     @Option(name: .long, help: "Threads for our kernels and OpenBLAS (default: all cores).") var threads: Int?
+    @OptionGroup var verification: VerifyOptions
 
     func run() throws {
         try runReportingErrors {
@@ -133,7 +134,7 @@ struct EvalCommand: ParsableCommand {
 
     /// The checkpoint as a language model (a fine-tuned classifier is refused with a pointer to --task classify).
     func loadLanguageModel() throws -> LoadedModel {
-        try LoadedModel(checkpoint: checkpoint)
+        try LoadedModel(checkpoint: checkpoint, verify: verification.verify)
     }
 
     func runLanguageModel() throws -> [String: Any] {
@@ -213,7 +214,7 @@ struct EvalCommand: ParsableCommand {
     func runClassifier() throws -> [String: Any] {
         var rows = try readLabelledRows(dev!)
         if let m = maxExamples, rows.count > m { rows.removeLast(rows.count - m) }
-        let classifier = try FineTunedClassifier(checkpoint: checkpoint)
+        let classifier = try FineTunedClassifier(checkpoint: checkpoint, verify: verification.verify)
         let t0 = Date()
         let m = try classifier.evaluate(rows: rows, source: dev!)
         let seconds = Date().timeIntervalSince(t0)

@@ -31,6 +31,7 @@ struct ExportCommand: ParsableCommand {
     var checkpoint: String
     @Option(name: .long, help: "hf or llmc.") var format: Format
     @Option(name: .long, help: "Folder to create (must not exist, or be empty).") var out: String
+    @OptionGroup var verification: VerifyOptions
 
     func run() throws {
         try runReportingErrors {
@@ -54,6 +55,7 @@ struct ExportCommand: ParsableCommand {
             config.dropout = 0
             try config.validate()
             let model = GPT(config: config, seed: nil, trainable: false)
+            if verification.verify { try CheckpointStore.verifyFiles([CheckpointStore.modelFile], in: url) }
             let weights = try SafeTensorsFile(contentsOf: url.appendingPathComponent(CheckpointStore.modelFile))
             for p in model.parameters { try weights.read(p.name, into: p.tensor) }
             let vocabulary = tokenizer.vocabSize + extraTokens.count

@@ -50,6 +50,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(name: .long, help: "Keep `best` by accuracy (exact match for generate) or loss.")
     var metric: FinetuneConfig.Metric?
     @OptionGroup var training: TrainingFlagOptions
+    @OptionGroup var verification: VerifyOptions
 
     func run() throws {
         try runReportingErrors {
@@ -66,7 +67,8 @@ struct FinetuneCommand: ParsableCommand {
             ])
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/finetune-\(cfg.task.rawValue)")
             try trainWithProgress(runDirectory: runDir) { events in
-                let options = FinetuneOptions(config: cfg, runDirectory: runDir, resume: location.resume)
+                let options = FinetuneOptions(config: cfg, runDirectory: runDir, resume: location.resume,
+                                              verifyCheckpoints: verification.verify)
                 let result = try Finetuner(options, events: events).run()
                 if let best = result.bestMetric {
                     let name = cfg.effectiveMetric == .loss ? "dev loss"

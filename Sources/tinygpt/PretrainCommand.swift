@@ -22,6 +22,7 @@ struct PretrainCommand: ParsableCommand {
     var initFrom: String?
     @Option(name: .customLong("eval-iters"), help: "Batches per loss estimate.") var evalIters: Int?
     @OptionGroup var training: TrainingFlagOptions
+    @OptionGroup var verification: VerifyOptions
 
     func run() throws {
         try runReportingErrors {
@@ -31,7 +32,8 @@ struct PretrainCommand: ParsableCommand {
             let runName = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let runDir = URL(fileURLWithPath: location.out ?? "checkpoints/\(runName)")
             try trainWithProgress(runDirectory: runDir) { events in
-                let options = PretrainOptions(config: cfg, runDirectory: runDir, resume: location.resume)
+                let options = PretrainOptions(config: cfg, runDirectory: runDir, resume: location.resume,
+                                              verifyCheckpoints: verification.verify)
                 return try Pretrainer(options, events: events).run().interrupted
             }
         }

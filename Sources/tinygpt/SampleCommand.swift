@@ -31,12 +31,13 @@ struct SampleCommand: ParsableCommand {
     var stopStrings: [String] = []
     @Flag(name: .customLong("no-stop"), help: "Do not stop at the end-of-text token or at --stop strings.")
     var noStop = false
+    @OptionGroup var verification: VerifyOptions
 
     func run() throws {
         try runReportingErrors {
             guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be >= 0, got \(maxNewTokens)") }
             guard numSamples >= 1 else { throw ValidationError("--num-samples must be >= 1, got \(numSamples)") }
-            let loaded = try LoadedModel(checkpoint: checkpoint)
+            let loaded = try LoadedModel(checkpoint: checkpoint, verify: verification.verify)
             let tok = loaded.tokenizer
             var ids: [Int32]
             if let prompt, !prompt.isEmpty {

@@ -15,6 +15,15 @@ struct RunLocationOptions: ParsableArguments {
     var resume: String?
 }
 
+/// The flag of every command that loads a checkpoint's weights.
+struct VerifyOptions: ParsableArguments {
+    @Flag(name: .customLong("no-verify"),
+          help: "Load tensor files without checking them against the SHA-256 digests in state.json.")
+    var noVerify = false
+
+    var verify: Bool { !noVerify }
+}
+
 /// The optimisation flags of every training command, as config fields.
 struct TrainingFlagOptions: ParsableArguments {
     @Option(name: .customLong("max-iters"), help: "Optimiser steps to train for.") var maxIters: Int?

@@ -45,6 +45,11 @@ final class CheckpointStoreTests: XCTestCase {
 
     func state(_ step: Int) -> Data { Data("{\"step\": \(step)}\n".utf8) }
 
+    /// The "step" of state.json bytes (which hold the given state plus the tensor files' digests).
+    func step(ofState data: Data) throws -> Int? {
+        (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["step"] as? Int
+    }
+
     func message(_ body: () throws -> Void) -> String {
         do { try body(); return "no error" } catch { return "\(error)" }
     }
@@ -83,8 +88,13 @@ final class CheckpointStoreTests: XCTestCase {
         let fresh = model(seed: 2)
         let freshOpt = AdamW(parameters: fresh, lr: 1e-2, beta2: 0.99, weightDecay: 0.1)
         let loaded = try CheckpointStore.load(from: dir, into: fresh, optimizer: freshOpt)
-        XCTAssertEqual(loaded, state(30))
-        XCTAssertEqual(try CheckpointStore.readState(from: dir), state(30))
+        XCTAssertEqual(try CheckpointStore.readState(from: dir), loaded)
+        // state.json is the given state plus the tensor files' digests.
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: loaded) as? [String: Any])
+        XCTAssertEqual(object["step"] as? Int, 30)
+        let digests = try XCTUnwrap(object["sha256"] as? [String: String])
+        XCTAssertEqual(digests.keys.sorted(), ["model.safetensors", "optimizer.safetensors"])
+        XCTAssertTrue(digests.values.allSatisfy { $0.count == 64 })
         for (a, b) in zip(params, fresh) {
             XCTAssertEqual(a.tensor.array.map(\.bitPattern), b.tensor.array.map(\.bitPattern), a.name)
         }
@@ -139,7 +149,7 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(message { try store.save(step: 5, model: other, optimizer: nil, state: state(99)) },
                        "\(dir.path): a checkpoint for step 5 already exists; refusing to overwrite it")
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), before)
-        XCTAssertEqual(try CheckpointStore.readState(from: dir), state(5))
+        XCTAssertEqual(try step(ofState: CheckpointStore.readState(from: dir)), 5)
     }
 
     /// A crash mid-save leaves only a .tmp-* directory (and possibly a .tmp-* link): readers ignore
@@ -161,7 +171,8 @@ final class CheckpointStoreTests: XCTestCase {
         try store.save(step: 20, model: params, optimizer: nil, state: state(20))
         XCTAssertEqual(try entries(run), ["latest", "step-000010", "step-000020"])
         XCTAssertEqual(link("latest"), "step-000020")
-        XCTAssertEqual(try CheckpointStore.readState(from: run.appendingPathComponent("step-000020")), state(20))
+        XCTAssertEqual(try step(ofState: CheckpointStore.readState(from: run.appendingPathComponent("step-000020"))),
+                       20)
     }
 
     func testLatestBestAndPruning() throws {
@@ -272,6 +283,8 @@ final class CheckpointStoreTests: XCTestCase {
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 4).write(to: file)
         XCTAssert(message { try CheckpointStore.load(from: dir, into: params, optimizer: nil) }
+            .hasPrefix("\(file.path): sha256 mismatch (state.json records "))
+        XCTAssert(message { try CheckpointStore.load(from: dir, into: params, optimizer: nil, verify: false) }
             .hasPrefix("\(file.path): tensor \"transformer.ln_f.bias\": data_offsets [80, 96] run past the end of the "
                        + "data"))
     }

@@ -38,9 +38,20 @@ public enum Catalog {
         URL(string: "https://raw.githubusercontent.com/\(repo)/\(commit)/\(path)")!
     }
 
-    private static func huggingFace(_ file: String) -> RemoteFile {
-        RemoteFile(url: URL(string: "https://huggingface.co/openai-community/gpt2/resolve/main/\(file)")!,
+    private static func huggingFace(_ repo: String, _ file: String) -> RemoteFile {
+        RemoteFile(url: URL(string: "https://huggingface.co/openai-community/\(repo)/resolve/main/\(file)")!,
                    path: file, bytes: nil, sha256: nil)
+    }
+
+    /// One of GPT-2's four sizes on Hugging Face: the folder `tinygpt import --from` reads.
+    private static func gpt2(_ name: String, _ size: String) -> CatalogEntry {
+        CatalogEntry(
+            name: name,
+            summary: "GPT-2 \(size) weights and tokenizer from Hugging Face (openai-community/\(name)); "
+                + "not pinned: the branch can change",
+            licence: "GPT-2 weights: Modified MIT License (openai/gpt-2), as published by openai-community/\(name) "
+                + "on Hugging Face.",
+            files: ["config.json", "vocab.json", "merges.txt", "model.safetensors"].map { huggingFace(name, $0) })
     }
 
     static let qnn = "77f549372d4371e7f2d52e77bc18df5096dd4779"
@@ -115,13 +126,10 @@ public enum Catalog {
             conversion: .gsm8k,
             converted: ["train.jsonl": "3bdf540eb7977098d752b926d48d53a926df1e144eaf6d090a9ba551edc8f779",
                         "test.jsonl": "1058cd1e2e8df43ce40f5bfce11cacb1378922c9c4c688e087d089b0158a27fe"]),
-        CatalogEntry(
-            name: "gpt2",
-            summary: "GPT-2 small (124M) weights and tokenizer from Hugging Face (openai-community/gpt2); "
-                + "not pinned: the branch can change",
-            licence: "GPT-2 weights: Modified MIT License (openai/gpt-2), as published by openai-community/gpt2 "
-                + "on Hugging Face.",
-            files: ["config.json", "vocab.json", "merges.txt", "model.safetensors"].map(huggingFace)),
+        gpt2("gpt2", "small (124M)"),
+        gpt2("gpt2-medium", "medium (355M)"),
+        gpt2("gpt2-large", "large (774M)"),
+        gpt2("gpt2-xl", "XL (1.5B)"),
     ]
 
     /// The entry called `name`, or an error listing the known names.

@@ -14,10 +14,11 @@ struct FetchCommand: ParsableCommand {
         discussion: """
             Names: \(Catalog.entries.map(\.name).joined(separator: ", ")) (--list describes them). \
             A partial download is resumed; a file is moved into place only after its size and SHA-256 \
-            match the pinned values; files already there are verified and kept. Every entry except gpt2 \
-            (Hugging Face's main branch) is pinned. Folders have the same layout as ../shared/data.
+            match the pinned values; files already there are verified and kept. Every entry except the GPT-2 \
+            weights (gpt2, gpt2-medium, gpt2-large, gpt2-xl: Hugging Face's main branch) is pinned. Folders have the same layout as ../shared/data.
 
             Example: tinygpt fetch sst2   (writes data/sst2/train.jsonl and data/sst2/dev.jsonl)
+            Example: tinygpt fetch gpt2 && tinygpt import --from data/gpt2 --out checkpoints/gpt2
             """)
 
     @Argument(help: "What to fetch (see --list).")

@@ -119,6 +119,10 @@ public enum ThroughputProbe {
         }
         let budget = Double(probeFloats)
         while floats(pairs, t, hs) > budget && t > minimumProbeContext { t = max(minimumProbeContext, t / 2) }
+        // The tiled kernels fit any context in memory; cut their context by work instead.
+        while tiled && Double(pairs) * Double(t) * Double(t) * Double(hs) > flopCap && t > minimumProbeContext {
+            t = max(minimumProbeContext, t / 2)
+        }
         while floats(pairs, t, hs) > budget && hs > 1 { hs = max(1, hs / 2) }
         while floats(pairs, t, hs) > budget && pairs > 1 { pairs = max(1, pairs / 2) }
         let g = AttentionGeometry.heads(B: 1, NH: pairs, T: t, hs: hs)

@@ -52,7 +52,8 @@ func longContextBenchmark(_ lc: LongContextOptions, _ options: BenchOptions) {
                 .appendingPathComponent("tinygpt-long-\(getpid())-\(T)-\(method.rawValue).json")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            p.arguments = ["--threads", "\(options.threads)", "--json", out.path, "long-case", "\(T):\(method.rawValue)",
+            p.arguments = ["--threads", "\(options.threads)", "--json", out.path,
+                           "long-case", "\(T):\(method.rawValue)",
                            "--tokens", "\(lc.tokens)"]
             do { try p.run() } catch {
                 print("T=\(T) \(method.rawValue): could not start the child process (\(error))")

@@ -1,19 +1,21 @@
 // Which attention kernel pair training and evaluation use. Both compute the same attention:
 //   materialized  attentionForward/Backward (Attention.swift): saves P, (B, NH, T, probsStride) floats
 //   tiled         attentionTiledForward/Backward (AttentionTiled.swift): saves lse, (B, NH, T) floats
-// The tiled pair is chosen from `tiledFromT` on (where it measured at least as fast on the CPU
-// recipe's model, BENCHMARKS.md) and whenever one call's probabilities would pass
-// `materializedLimitBytes`, so memory stays linear in T for long contexts whatever the batch.
+// The tiled pair trades speed for memory: on the CPU recipe's model (2 cores, per-tile sgemm) it
+// measured (roughly, on a busy machine) as fast at T ≤ 256 and 0.6–0.8× the step throughput from
+// T = 512 on, while its peak RSS stays flat (392 against 4,487 MiB at T = 8192). So it is chosen
+// only where the probabilities get large: from `tiledFromT` on, or when one call's probabilities
+// would pass `materializedLimitBytes`.
 
 public enum AttentionMethod: String, CaseIterable, Sendable {
     case materialized
     case tiled
 
     /// Sequence lengths from which the tiled kernels are used.
-    public static let tiledFromT = 512
+    public static let tiledFromT = 4096
     /// Bytes of probabilities one materialized call may save (per layer); above it the tiled kernels
     /// are used at any T.
-    public static let materializedLimitBytes = 64 << 20
+    public static let materializedLimitBytes = 256 << 20
 
     /// A method that every later call uses instead of the automatic choice (nil: automatic); for
     /// benchmarks and tests that compare the two.

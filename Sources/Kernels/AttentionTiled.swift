@@ -218,7 +218,7 @@ public func attentionTiledBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeM
                               beta: 1, c: dVc, ldc: hs)
                     }
                     if dq != nil || dk != nil {
-                        // dP = dO·Vᵀ, P = softmax(S)  ⇒  dS = P ⊙ (dP − D)   (D_i = rowsum(P ⊙ dP) = dO_i·O_i)
+                        // dP = dO·Vᵀ, P = softmax(S)  ⇒  dS = P ⊙ (dP − D), D_i = rowsum(P ⊙ dP) = dO_i·O_i
                         sgemm(transB: true, m: rb, n: n, k: hs, a: dOr, lda: lo.strideT,
                               b: vh + c0 * li.strideT, ldb: li.strideT, c: dS, ldc: Bc)
                         for i in 0..<rb { softmaxGradientRow(dS + i * Bc, probs: P + i * Bc, count: n, D: D[r0 + i]) }

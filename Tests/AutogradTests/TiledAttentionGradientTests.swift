@@ -80,7 +80,7 @@ final class TiledAttentionGradientTests: XCTestCase {
     func testAutomaticChoiceFollowsTheRule() {
         AttentionMethod.force(nil)
         XCTAssertNil(AttentionMethod.forced)
-        let g = AttentionGeometry.fused(B: 1, T: AttentionMethod.tiledFromT - 1, NH: 4, hs: 32)
+        let g = AttentionGeometry.fused(B: 1, T: AttentionMethod.tiledFromT - 1, NH: 1, hs: 32)
         XCTAssertEqual(AttentionMethod.chosen(g), .materialized)
         AttentionMethod.force(.tiled)
         XCTAssertEqual(AttentionMethod.chosen(g), .tiled)

@@ -48,14 +48,14 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Autograd", "Kernels"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "TestSupport"]),
-        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "Kernels", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Autograd", "Kernels", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Optim", "Data", "Autograd", "Kernels", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "TrainTests", dependencies: ["Planning", "Train", "Evaluate", "Checkpoint", "Config", "Data", "NN",
-                                                  "Autograd", "TestSupport"]),
+                                                  "Autograd", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

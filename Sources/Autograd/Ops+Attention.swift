@@ -1,7 +1,9 @@
 // Attention ops: scaledDotProductAttention over (B, NH, T, hs) tensors, and causalSelfAttention, the
 // fused GPT path that reads q, k, v straight out of c_attn's (B, T, 3C) output and writes (B, T, C)
-// with heads merged, so no split/merge copies are made. Both save the probabilities P (B, NH, T, T),
-// rows padded to a multiple of 16, for backward (attentionForward → attentionBackward in Kernels/Attention.swift).
+// with heads merged, so no split/merge copies are made. Each call runs the kernel pair
+// AttentionMethod.chosen picks: materialized saves the probabilities P (B, NH, T, T), rows padded to a
+// multiple of 16 (attentionForward → attentionBackward in Kernels/Attention.swift); tiled saves one
+// log-sum-exp per row and recomputes P (attentionTiledForward → attentionTiledBackward).
 import Kernels
 
 /// softmax(scale·q·kᵀ)·v per batch and head, with q, k, v of equal shape (B, NH, T, hs).
@@ -15,15 +17,12 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
         let g = AttentionGeometry.heads(B: q.shape[0], NH: q.shape[1], T: q.shape[2], hs: q.shape[3])
         let s = scale ?? 1 / Float(g.hs).squareRoot()
         let out = Tensor(uninitialized: q.shape)
-        let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.probsStride])
-        attentionForward(out.data, probs.data, q: q.data, k: k.data, v: v.data, geometry: g, scale: s,
-                         causal: causal, keyStart: nil)
+        let kernel = AttentionKernels(g, scale: s, causal: causal)
+        kernel.forward(out.data, q: q.data, k: k.data, v: v.data, keyStart: nil)
         op.record(out, inputs: [q, k, v]) { dout in
-            let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
-            attentionBackward(dq: q.requiresGrad ? q.gradPointer() : nil, dk: k.requiresGrad ? k.gradPointer() : nil,
-                              dv: v.requiresGrad ? v.gradPointer() : nil, scratch: scratch.data,
-                              dout: dout.data, probs: probs.data, q: q.data, k: k.data, v: v.data,
-                              geometry: g, scale: s, causal: causal, keyStart: nil)
+            kernel.backward(dq: q.requiresGrad ? q.gradPointer() : nil, dk: k.requiresGrad ? k.gradPointer() : nil,
+                            dv: v.requiresGrad ? v.gradPointer() : nil, dout: dout.data, out: out.data,
+                            q: q.data, k: k.data, v: v.data, keyStart: nil, accumulate: true)
         }
         return out
     }
@@ -55,23 +54,67 @@ public func causalSelfAttention(qkv: Tensor, heads: Int, segments: [Int32]? = ni
             keyStart = starts
         }
         let out = Tensor(uninitialized: [B, T, C])
-        let probs = Tensor(uninitialized: [g.B, g.NH, g.T, g.probsStride])
+        let kernel = AttentionKernels(g, scale: scale, causal: true)
         let x = qkv.data
         withOptionalPointer(keyStart) { ks in
-            attentionForward(out.data, probs.data, q: x, k: x + C, v: x + 2 * C, geometry: g, scale: scale,
-                             causal: true, keyStart: ks)
+            kernel.forward(out.data, q: x, k: x + C, v: x + 2 * C, keyStart: ks)
         }
         op.record(out, inputs: [qkv]) { dout in
-            let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
             let (d, accumulate) = qkv.gradForWrite()
             let x = qkv.data
             withOptionalPointer(keyStart) { ks in
-                attentionBackward(dq: d, dk: d + C, dv: d + 2 * C, scratch: scratch.data, dout: dout.data,
-                                  probs: probs.data, q: x, k: x + C, v: x + 2 * C, geometry: g, scale: scale,
-                                  causal: true, keyStart: ks, accumulate: accumulate)
+                kernel.backward(dq: d, dk: d + C, dv: d + 2 * C, dout: dout.data, out: out.data,
+                                q: x, k: x + C, v: x + 2 * C, keyStart: ks, accumulate: accumulate)
             }
         }
         return out
+    }
+}
+
+/// One call's kernel pair (AttentionMethod.chosen) and what its forward saves for its backward:
+/// the probabilities (B, NH, T, probsStride) or the rows' log-sum-exp (B, NH, T).
+private struct AttentionKernels {
+    let method: AttentionMethod
+    let g: AttentionGeometry
+    let scale: Float
+    let causal: Bool
+    let saved: Tensor
+
+    init(_ g: AttentionGeometry, scale: Float, causal: Bool) {
+        self.g = g; self.scale = scale; self.causal = causal
+        method = AttentionMethod.chosen(g)
+        saved = Tensor(uninitialized: method == .tiled ? [g.B, g.NH, g.T] : [g.B, g.NH, g.T, g.probsStride])
+    }
+
+    func forward(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                 v: UnsafePointer<Float>, keyStart: UnsafePointer<Int32>?) {
+        switch method {
+        case .materialized:
+            attentionForward(out, saved.data, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                             keyStart: keyStart)
+        case .tiled:
+            let scratch = Tensor(uninitialized: [attentionTiledForwardScratchCount(g)])
+            attentionTiledForward(out, saved.data, scratch: scratch.data, q: q, k: k, v: v, geometry: g,
+                                  scale: scale, causal: causal, keyStart: keyStart)
+        }
+    }
+
+    func backward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
+                  dv: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, out: UnsafePointer<Float>,
+                  q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                  keyStart: UnsafePointer<Int32>?, accumulate: Bool) {
+        switch method {
+        case .materialized:
+            let scratch = Tensor(uninitialized: [attentionBackwardScratchCount(g)])
+            attentionBackward(dq: dq, dk: dk, dv: dv, scratch: scratch.data, dout: dout, probs: saved.data,
+                              q: q, k: k, v: v, geometry: g, scale: scale, causal: causal, keyStart: keyStart,
+                              accumulate: accumulate)
+        case .tiled:
+            let scratch = Tensor(uninitialized: [attentionTiledBackwardScratchCount(g)])
+            attentionTiledBackward(dq: dq, dk: dk, dv: dv, scratch: scratch.data, dout: dout, out: out,
+                                   lse: saved.data, q: q, k: k, v: v, geometry: g, scale: scale, causal: causal,
+                                   keyStart: keyStart, accumulate: accumulate)
+        }
     }
 }
 

@@ -18,7 +18,9 @@
 //   crossEntropy           crossEntropyForward (saves lse)     → crossEntropyBackward (recomputes softmax)
 //   dropout                dropoutForward (bit mask)           → dropoutBackward
 //   scaledDotProductAttention, causalSelfAttention
-//                          attentionForward (saves probs)      → attentionBackward
+//                          attentionForward (saves probs)      → attentionBackward, or from
+//                          AttentionMethod.tiledFromT on:
+//                          attentionTiledForward (saves lse)   → attentionTiledBackward (recomputes P)
 //   splitHeads / mergeHeads, slice / concat, selectRows
 //                          Layout.swift copies / gathers       → the matching scatter-adds
 

@@ -38,9 +38,13 @@ public struct GemmTiming: Sendable {
 }
 
 /// Causal self-attention of one layer and micro-batch: B·NH (batch, head) pairs of T tokens, hs channels.
+/// `method`: the kernel pair training will run (AttentionMethod.chosen).
 public struct AttentionShape: Equatable, Sendable {
     public var pairs: Int, T: Int, hs: Int
-    public init(pairs: Int, T: Int, hs: Int) { self.pairs = pairs; self.T = T; self.hs = hs }
+    public var method: AttentionMethod
+    public init(pairs: Int, T: Int, hs: Int, method: AttentionMethod = .materialized) {
+        self.pairs = pairs; self.T = T; self.hs = hs; self.method = method
+    }
 }
 
 /// What the probe measured.
@@ -96,8 +100,9 @@ public enum ThroughputProbe {
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
 
-    /// attentionForward and attentionBackward (Kernels/Attention.swift) on a few whole heads, scaled to
-    /// all pairs: the kernels give each thread a fixed share of the pairs, so time grows with the share.
+    /// The shape's attention kernel pair (Kernels/Attention.swift or AttentionTiled.swift) on a few whole
+    /// heads, scaled to all pairs: the kernels give each thread a fixed share of the pairs, so time grows
+    /// with the share.
     static func time(_ shape: AttentionShape, threads: Int) -> (forward: Double, backward: Double) {
         guard shape.pairs > 0, shape.T > 0, shape.hs > 0 else { return (0, 0) }
         let threads = max(1, min(threads, shape.pairs))
@@ -106,31 +111,50 @@ public enum ThroughputProbe {
         // Cut the context, then the head size, then the pairs until the buffers fit (in Double: the
         // configured sizes may be far beyond Int products).
         var t = shape.T, hs = shape.hs
+        let tiled = shape.method == .tiled
         func floats(_ p: Int, _ t: Int, _ hs: Int) -> Double {
-            let dp = Double(p), dt = Double(t)
-            return 8 * dp * dt * Double(hs) + dp * dt * (dt + 16) + Double(min(threads, p)) * min(64, dt) * dt
+            let dp = Double(p), dt = Double(t), w = Double(min(threads, p))
+            if tiled { return 8 * dp * dt * Double(hs) + dp * dt + w * (dt + 3 * 64 * 64 + 3 * 64 * Double(hs)) }
+            return 8 * dp * dt * Double(hs) + dp * dt * (dt + 16) + w * min(64, dt) * dt
         }
         let budget = Double(probeFloats)
         while floats(pairs, t, hs) > budget && t > minimumProbeContext { t = max(minimumProbeContext, t / 2) }
+        // The tiled kernels fit any context in memory; cut their context by work instead.
+        while tiled && Double(pairs) * Double(t) * Double(t) * Double(hs) > flopCap && t > minimumProbeContext {
+            t = max(minimumProbeContext, t / 2)
+        }
         while floats(pairs, t, hs) > budget && hs > 1 { hs = max(1, hs / 2) }
         while floats(pairs, t, hs) > budget && pairs > 1 { pairs = max(1, pairs / 2) }
         let g = AttentionGeometry.heads(B: 1, NH: pairs, T: t, hs: hs)
         let n = pairs * t * hs
         let buffers = (0..<8).map { _ in allocateAligned(n, zeroed: false) }  // q k v out dq dk dv dout
-        let probs = allocateAligned(g.probsCount, zeroed: false)
-        let scratch = allocateAligned(max(1, attentionBackwardScratchCount(g)), zeroed: false)
-        defer { (buffers + [probs, scratch]).forEach(deallocateAligned) }
+        let saved = allocateAligned(tiled ? attentionTiledSavedCount(g) : g.probsCount, zeroed: false)
+        let scratch = allocateAligned(max(1, tiled ? max(attentionTiledForwardScratchCount(g),
+                                                         attentionTiledBackwardScratchCount(g))
+                                                   : attentionBackwardScratchCount(g)), zeroed: false)
+        defer { (buffers + [saved, scratch]).forEach(deallocateAligned) }
         var rng = RandomGenerator(seed: 8)
         for b in buffers { rng.fillUniform(b, count: n, low: -1, high: 1) }
         let scale = 1 / Float(hs).squareRoot()
         let forward = median(seconds: 0.02, minimumRuns: 5) {
-            attentionForward(buffers[3], probs, q: buffers[0], k: buffers[1], v: buffers[2], geometry: g,
-                             scale: scale, causal: true, keyStart: nil)
+            if tiled {
+                attentionTiledForward(buffers[3], saved, scratch: scratch, q: buffers[0], k: buffers[1],
+                                      v: buffers[2], geometry: g, scale: scale, causal: true, keyStart: nil)
+            } else {
+                attentionForward(buffers[3], saved, q: buffers[0], k: buffers[1], v: buffers[2], geometry: g,
+                                 scale: scale, causal: true, keyStart: nil)
+            }
         }
         let backward = median(seconds: 0.02, minimumRuns: 5) {
-            attentionBackward(dq: buffers[4], dk: buffers[5], dv: buffers[6], scratch: scratch, dout: buffers[7],
-                              probs: probs, q: buffers[0], k: buffers[1], v: buffers[2], geometry: g, scale: scale,
-                              causal: true, keyStart: nil)
+            if tiled {
+                attentionTiledBackward(dq: buffers[4], dk: buffers[5], dv: buffers[6], scratch: scratch,
+                                       dout: buffers[7], out: buffers[3], lse: saved, q: buffers[0], k: buffers[1],
+                                       v: buffers[2], geometry: g, scale: scale, causal: true, keyStart: nil)
+            } else {
+                attentionBackward(dq: buffers[4], dk: buffers[5], dv: buffers[6], scratch: scratch,
+                                  dout: buffers[7], probs: saved, q: buffers[0], k: buffers[1], v: buffers[2],
+                                  geometry: g, scale: scale, causal: true, keyStart: nil)
+            }
         }
         func perWorker(_ p: Int) -> Double { Double((p + min(threads, p) - 1) / min(threads, p)) }
         let context = Double(shape.T) / Double(t), width = Double(shape.hs) / Double(hs)

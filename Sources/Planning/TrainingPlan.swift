@@ -4,6 +4,7 @@
 import Foundation
 import Config
 import Data
+import Kernels
 import NN
 import Train
 
@@ -15,6 +16,10 @@ public struct TrainingPlan {
     /// nanoGPT's 6·N + 12·L·C·T.
     public let flopsPerToken: Double
     public let memory: MemoryEstimate
+    /// The attention kernel pair training will use (AttentionMethod.automatic), which `memory` counts.
+    public let attention: AttentionMethod
+    /// Bytes every layer's attention saves for backward in one micro-batch, by method.
+    public let attentionBytes: [(method: AttentionMethod, bytes: Int)]
     /// True when vocab_size came from the dataset's tokenizer rather than the config.
     public private(set) var vocabularyFromDataset = false
 
@@ -41,6 +46,9 @@ public struct TrainingPlan {
         parameters = GPT.parameterSplit(model)
         flopsPerToken = model.flopsPerToken
         memory = GPT.trainingMemory(model, batch: config.batchSize, time: config.blockSize)
+        let g = AttentionGeometry.fused(B: config.batchSize, T: config.blockSize, NH: model.nHead, hs: model.headSize)
+        attention = AttentionMethod.chosen(g)
+        attentionBytes = AttentionMethod.allCases.map { ($0, 4 * model.nLayer * $0.savedFloats(g)) }
     }
 
     /// FLOPs of one optimiser step: per token × batch × block × gradient accumulation.
@@ -59,7 +67,8 @@ public struct TrainingPlan {
 
     /// The causal self-attention of one micro-batch.
     public var attentionShape: AttentionShape {
-        AttentionShape(pairs: config.batchSize * model.nHead, T: config.blockSize, hs: model.headSize)
+        AttentionShape(pairs: config.batchSize * model.nHead, T: config.blockSize, hs: model.headSize,
+                       method: attention)
     }
 
     /// Threads the run would use (config `threads`, 0 = all active cores).

@@ -1,6 +1,7 @@
 // The figures of `tinygpt plan` as an aligned table (human-readable units) or a JSON object (raw
 // numbers: counts, FLOPs, bytes, milliseconds and seconds).
 import Foundation
+import Kernels
 import Planning
 import Train
 
@@ -45,6 +46,12 @@ struct PlanReport {
         row("", "AdamW moments", Units.bytes(mem.adamMoments))
         row("", "activations", Units.bytes(mem.activations), "saved by one micro-batch of \(c.batchSize) × " +
                 "\(c.blockSize)")
+        for (method, bytes) in plan.attentionBytes {
+            row("", "attention, \(method.rawValue)", Units.bytes(bytes),
+                (method == plan.attention ? "chosen; " : "") + (method == .tiled ? "log-sum-exp per row" :
+                    "probabilities \(c.blockSize)×\(c.blockSize) per head") + ", all layers"
+                    + (method == plan.attention ? " (in activations)" : ""))
+        }
         row("", "logits gradient", Units.bytes(mem.logitsGradient), "at the start of backward")
         row("", "total", Units.bytes(mem.total), "\(Units.percent(memoryFraction)) of " +
                 "\(Units.bytes(physicalMemory)) physical")
@@ -108,6 +115,9 @@ struct PlanReport {
             "memory_bytes": ["parameters": mem.parameters, "gradients": mem.gradients,
                              "adam_moments": mem.adamMoments, "activations": mem.activations,
                              "logits_gradient": mem.logitsGradient, "total": mem.total],
+            "attention": ["method": plan.attention.rawValue,
+                          "saved_bytes": Dictionary(uniqueKeysWithValues: plan.attentionBytes.map {
+                              ($0.method.rawValue, $0.bytes) })] as [String: Any],
             "physical_memory_bytes": physicalMemory,
             "memory_fraction": memoryFraction,
             "time": ["threads": measured.threads, "gemm_gflops": measured.gemmGFLOPS,

@@ -109,6 +109,19 @@ final class GPTCostTests: XCTestCase {
                        4 * GPT.savedActivations(dropping, batch: 64, time: 64).floats)
     }
 
+    /// With the tiled kernels each block saves B·NH·T log-sum-exps (8,192 floats here) instead of the
+    /// probabilities, and the tape holds exactly that.
+    func testTiledAttentionActivationCountEqualsWhatTheTapeHolds() {
+        AttentionMethod.force(.tiled)
+        defer { AttentionMethod.force(nil) }
+        let a = GPT.savedActivations(Self.tiny, batch: 64, time: 64)
+        XCTAssertEqual(a.attention, .tiled)
+        XCTAssertEqual(a.attentionPerBlock, 64 * 2 * 64)
+        XCTAssertEqual(a.floats, GPT.savedActivations(Self.tiny, batch: 64, time: 64, attention: .materialized).floats
+                       - 2 * 64 * 2 * 64 * (64 - 1))
+        XCTAssertEqual(heldBytesAfterForward(Self.tiny, batch: 64), 4 * a.floats)
+    }
+
     /// The CPU recipe's shape: per-row statistics (768 floats) are below the pool's 4,096-float
     /// minimum, and sizes round up to classes of at most 12.5% slack, so the pool holds between the
     /// formula minus those statistics (0.2%) and 12.5% more.

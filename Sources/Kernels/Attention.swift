@@ -204,9 +204,10 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutabl
     }
 }
 
-/// Zero-fills rows 0..<T (hs floats each, strideT apart) of one head starting at `d + offset`.
+/// Zero-fills rows 0..<T (hs floats each, strideT apart) of one head starting at `d + offset`
+/// (both attention backward kernels start from it).
 @inline(__always)
-private func zeroHeadRows(_ d: UnsafeMutablePointer<Float>?, _ offset: Int, _ T: Int, _ hs: Int, _ strideT: Int) {
+func zeroHeadRows(_ d: UnsafeMutablePointer<Float>?, _ offset: Int, _ T: Int, _ hs: Int, _ strideT: Int) {
     guard let d else { return }
     for t in 0..<T { (d + offset + t * strideT).update(repeating: 0, count: hs) }
 }

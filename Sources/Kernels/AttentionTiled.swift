@@ -185,9 +185,9 @@ public func attentionTiledBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeM
             let doh = dout + headOut, oh = out + headOut, lseh = lse + pair * T
             let starts = keyStart.map { $0 + b * T }
             if !accumulate {
-                zeroRows(dq, headIn, T, hs, li.strideT)
-                zeroRows(dk, headIn, T, hs, li.strideT)
-                zeroRows(dv, headIn, T, hs, li.strideT)
+                zeroHeadRows(dq, headIn, T, hs, li.strideT)
+                zeroHeadRows(dk, headIn, T, hs, li.strideT)
+                zeroHeadRows(dv, headIn, T, hs, li.strideT)
             }
             for t in 0..<T { D[t] = rowDot(doh + t * lo.strideT, oh + t * lo.strideT, count: hs) }
             var c0 = 0
@@ -240,13 +240,6 @@ public func attentionTiledBackward(dq: UnsafeMutablePointer<Float>?, dk: UnsafeM
             }
         }
     }
-}
-
-/// Zero-fills rows 0..<count (hs floats each, strideT apart) starting at `d + offset`.
-@inline(__always)
-private func zeroRows(_ d: UnsafeMutablePointer<Float>?, _ offset: Int, _ count: Int, _ hs: Int, _ strideT: Int) {
-    guard let d else { return }
-    for t in 0..<count { (d + offset + t * strideT).update(repeating: 0, count: hs) }
 }
 
 /// Adds `count` contiguous rows of hs floats from `tile` into rows strideT apart starting at `d + offset`.

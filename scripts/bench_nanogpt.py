@@ -40,7 +40,7 @@ NANOGPT_CPU = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=Fa
                "--log_interval=1", "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4",
                "--n_embd=128", "--max_iters=2000", "--lr_decay_iters=2000", "--dropout=0.0"]
 NANOGPT_BABY = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--log_interval=1"]
-NANOGPT_GPT2 = ["train.py", "--dataset=shakespeare", "--device=cpu", "--compile=False", "--n_layer=12",
+NANOGPT_GPT2 = ["--dataset=shakespeare", "--device=cpu", "--compile=False", "--n_layer=12",
                 "--n_head=12", "--n_embd=768", "--block_size=1024", "--batch_size=4", "--bias=True",
                 "--gradient_accumulation_steps=1", "--dropout=0.0", "--log_interval=1", "--eval_iters=1"]
 
@@ -137,9 +137,7 @@ def theirs(key, nanogpt, iters, whole, env):
     _, _, _, flags, _, length, _ = CASES[key]
     run = tempfile.mkdtemp(prefix="nanogpt-bench-")
     try:
-        script = "train.py" if flags[0] == "train.py" else flags[0]
-        argv = [sys.executable, "train.py"] + ([] if script == "train.py" else [script]) + flags[1:]
-        argv += [f"--out_dir={run}"]
+        argv = [sys.executable, "train.py"] + flags + [f"--out_dir={run}"]
         if not whole:
             # iterations 0..iters; one evaluation, at iteration 0 (nanoGPT always evaluates there)
             argv += [f"--max_iters={iters}", f"--lr_decay_iters={length}", f"--eval_interval={iters + 1}"]
